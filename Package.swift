@@ -1,0 +1,68 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "mlcommons-swift",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "mlcommons", targets: ["mlcommons"]),
+        .library(name: "Inference", targets: ["Inference"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.20.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.10.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.19"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
+    ],
+    targets: [
+        // Ordered JSON values with a positional parser: the wire format of every module.
+        .target(name: "OrderedJSON", swiftSettings: strict),
+        // Document store: the protocol, the search DSL and the embedded SQLite implementation.
+        .target(name: "Storage", dependencies: [
+            "OrderedJSON",
+            .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        // Native inference engine (tokenizers, model readers, kernels). Depends on nothing above it.
+        .target(name: "Inference", dependencies: [
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ], swiftSettings: strict),
+        // Remote models behind HTTP connectors.
+        .target(name: "Connectors", dependencies: ["OrderedJSON"], swiftSettings: strict),
+        // The domain: groups, models, tasks, settings, registration and deployment.
+        .target(name: "MLCommonsCore", dependencies: [
+            "OrderedJSON", "Storage", "Inference", "Connectors",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ], swiftSettings: strict),
+        // HTTP routes, request decoding, OpenSearch-style errors.
+        .target(name: "MLCommonsServer", dependencies: [
+            "OrderedJSON", "MLCommonsCore", "Storage",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        .executableTarget(name: "mlcommons", dependencies: [
+            "MLCommonsServer", "MLCommonsCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "OrderedJSON"], swiftSettings: strict),
+        .testTarget(name: "ServerTests", dependencies: [
+            "MLCommonsServer", "MLCommonsCore", "OrderedJSON",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,20 @@
+import Foundation
+import Logging
+import Storage
+
+/// What every domain service shares: the store, the settings, this node and its directories.
+struct CoreContext: Sendable {
+    let store: any DocumentStore
+    let settings: ClusterSettings
+    let node: NodeIdentity
+    let dataDir: URL
+    let logger: Logger
+
+    var groups: ModelGroupService { ModelGroupService(store: store) }
+    var tasks: TaskService { TaskService(store: store) }
+    var models: ModelRepository { ModelRepository(store: store) }
+    var downloader: ArtifactDownloader { ArtifactDownloader(scratchDir: dataDir.appendingPathComponent("tmp"), logger: logger) }
+
+    /// Where a deployed model's reassembled artifact lives while it is loaded.
+    func artifactDir(for modelID: String) -> URL { dataDir.appendingPathComponent("models").appendingPathComponent(modelID) }
+}

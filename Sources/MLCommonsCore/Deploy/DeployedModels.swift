@@ -1,0 +1,22 @@
+/// The models this node holds in memory: the source of truth for "deployed here" (the index state
+/// is what the cluster believes; predict and undeploy look here).
+actor DeployedModels {
+    private var models: [String: any LoadedModel] = [:]
+    private var deploying: Set<String> = []
+
+    var count: Int { models.count }
+    var ids: [String] { Array(models.keys) }
+
+    func contains(_ id: String) -> Bool { models[id] != nil }
+    func model(_ id: String) -> (any LoadedModel)? { models[id] }
+
+    /// Claims the right to deploy a model; false when a deploy of it is already running here.
+    func beginDeploy(_ id: String) -> Bool { deploying.insert(id).inserted }
+    func endDeploy(_ id: String) { deploying.remove(id) }
+    var deployingCount: Int { deploying.count }
+
+    func add(_ id: String, _ model: any LoadedModel) { models[id] = model }
+
+    @discardableResult
+    func remove(_ id: String) -> Bool { models.removeValue(forKey: id) != nil }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Logging
+import OrderedJSON
+import Storage
+
+/// Start-up options of the domain layer.
+public struct MLCommonsConfiguration: Sendable {
+    public var dataDir: URL
+    public var nodeName: String
+    /// Overrides the default of `plugins.ml_commons.artifacts_base_url` (the `--artifacts-url` flag).
+    public var artifactsBaseURL: String?
+    /// Further setting defaults given at start-up (full keys, `plugins.ml_commons.*`).
+    public var settingOverrides: [String: JSON]
+    public var engine: any InferenceEngine
+
+    public init(dataDir: URL, nodeName: String = "mlcommons-node", artifactsBaseURL: String? = nil,
+                settingOverrides: [String: JSON] = [:], engine: any InferenceEngine = NativeInferenceEngine()) {
+        self.dataDir = dataDir
+        self.nodeName = nodeName
+        self.artifactsBaseURL = artifactsBaseURL
+        self.settingOverrides = settingOverrides
+        self.engine = engine
+    }
+}
+
+/// The ML Commons domain: one entry point for the HTTP layer, over one document store.
+public final class MLCommons: Sendable {
+    let context: CoreContext
+    let deployment: Deployment
+    let registration: ModelRegistration
+    let chunkedUpload: ChunkedUpload
+    let modelService: ModelService
+
+    public var node: NodeIdentity { context.node }
+    public var store: any DocumentStore { context.store }
+    public var settings: ClusterSettings { context.settings }
+    public var groups: ModelGroupService { context.groups }
+    public var tasks: TaskService { context.tasks }
+
+    /// Opens the data dir (SQLite file, node id) and recovers from the last stop.
+    public static func open(_ configuration: MLCommonsConfiguration, logger: Logger) async throws -> MLCommons {
+        let dataDir = configuration.dataDir
+        try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
+        let store = try await SQLiteDocumentStore.open(
+            path: dataDir.appendingPathComponent("mlcommons.sqlite").path, uniqueFields: Indices.uniqueFields, logger: logger)
+        var overrides = configuration.settingOverrides
+        if let url = configuration.artifactsBaseURL { overrides[MLSettings.prefix + MLSettings.artifactsBaseURL] = .string(url) }
+        let node = try NodeIdentity.load(dataDir: dataDir, name: configuration.nodeName)
+        let context = CoreContext(store: store, settings: ClusterSettings(store: store, startupOverrides: overrides),
+                                  node: node, dataDir: dataDir, logger: logger)
+        let commons = MLCommons(context: context, engine: configuration.engine)
+        try await commons.recover()
+        return commons
+    }
+
+    init(context: CoreContext, engine: any InferenceEngine) {
+        self.context = context
+        deployment = Deployment(context: context, engine: engine, deployed: DeployedModels())
+        registration = ModelRegistration(context: context, deployment: deployment, running: RunningJobs())
+        chunkedUpload = ChunkedUpload(context: context, registration: registration)
+        modelService = ModelService(context: context, deployment: deployment)
+    }
+
+    /// After a stop: roll back interrupted registrations, fail interrupted tasks, redeploy models.
+    private func recover() async throws {
+        try? FileManager.default.removeItem(at: context.dataDir.appendingPathComponent("tmp"))
+        try await registration.rollbackInterrupted()
+        let failed = try await context.tasks.failInterrupted(on: context.node.id)
+        if !failed.isEmpty { context.logger.warning("marked \(failed.count) task(s) interrupted by the last stop as FAILED") }
+        try await deployment.redeployAfterRestart()
+    }
+
+    // MARK: - Models
+
+    public func registerModel(_ body: JSON?, deploy: Bool) async throws -> JSON { try await registration.register(body, deploy: deploy) }
+    public func registerModelMeta(_ body: JSON?) async throws -> JSON { try await chunkedUpload.registerMeta(body) }
+    public func uploadChunk(modelID: String, chunkNumber: String, bytes: [UInt8]) async throws -> JSON {
+        try await chunkedUpload.uploadChunk(modelID: modelID, number: chunkNumber, bytes: bytes)
+    }
+    public func getModel(_ id: String, returnContent: Bool) async throws -> JSON { try await modelService.get(id, returnContent: returnContent) }
+    public func updateModel(_ id: String, body: JSON?) async throws -> WriteResult { try await modelService.update(id, body: body) }
+    public func deleteModel(_ id: String) async throws -> WriteResult { try await modelService.delete(id) }
+    public func searchModels(_ request: SearchRequest) async throws -> SearchHits { try await modelService.search(request) }
+
+    // MARK: - Deploy
+
+    public func deployModel(_ id: String, body: JSON?) async throws -> JSON { try await deployment.deploy(id, body: body) }
+    public func undeployModel(_ id: String, body: JSON?) async throws -> JSON { try await deployment.undeploy(id, body: body) }
+    public func undeployModels(body: JSON?) async throws -> JSON { try await deployment.undeployMany(body: body) }
+
+    // MARK: - Search of the other indices
+
+    public func search(index: String, _ request: SearchRequest) async throws -> SearchHits {
+        try await context.store.search(index: index, request: request)
+    }
+}

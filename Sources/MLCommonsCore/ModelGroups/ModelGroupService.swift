@@ -1,0 +1,140 @@
+import OrderedJSON
+import Storage
+
+/// Model groups: named, versioned containers of models (§1 of the API reference).
+/// There is no security plugin here, so access control is always off: groups are `public` and
+/// access fields in requests are refused with ML Commons' message.
+public struct ModelGroupService: Sendable {
+    let store: any DocumentStore
+
+    static let accessFieldsRefusal = "You cannot specify model access control parameters because the Security plugin or model access control is disabled on your cluster."
+    static let accessFields = ["access_mode", "backend_roles", "add_all_backend_roles"]
+
+    public func register(_ body: JSON?) async throws -> JSON {
+        guard let body = body?.objectValue, !body.isEmpty else { throw MLError.parse("Model group request has empty body") }
+        guard let name = body["name"]?.stringValue, !name.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw MLError.illegalArgument("model group name must not be null or blank")
+        }
+        try Self.refuseAccessFields(body)
+        let id = try body["model_group_id"]?.stringValue.map { id in
+            try Identifiers.validateCustomID(id, label: "model_group_id")
+            return id
+        }
+        let groupID = try await create(name: name, description: body["description"]?.stringValue, id: id)
+        return ["model_group_id": .string(groupID), "status": "CREATED"]
+    }
+
+    static func refuseAccessFields(_ body: JSONObject) throws {
+        if accessFields.contains(where: { body[$0] != nil && body[$0] != .null }) {
+            throw MLError.illegalArgument(accessFieldsRefusal)
+        }
+    }
+
+    /// Creates a group; the store's unique constraint on `name` makes concurrent creations safe.
+    func create(name: String, description: String?, id customID: String? = nil) async throws -> String {
+        let id = customID ?? Identifiers.newID()
+        let now = nowMillis()
+        var source: JSONObject = ["name": .string(name), "latest_version": 0]
+        if let description { source["description"] = .string(description) }
+        source["access"] = "public"
+        source["created_time"] = .int(now)
+        source["last_updated_time"] = .int(now)
+        do {
+            try await store.put(index: Indices.modelGroup, id: id, source: source, condition: .mustNotExist)
+        } catch StoreError.uniqueViolation(_, _, _, let existing) {
+            throw MLError.illegalArgument("The name you provided is already being used by a model group with ID: \(existing).")
+        } catch StoreError.versionConflict {
+            throw MLError(status: 409, type: "status_exception", reason: "Model group '\(id)' already exists")
+        }
+        return id
+    }
+
+    public func get(_ id: String) async throws -> JSON {
+        guard let document = try await store.get(index: Indices.modelGroup, id: id) else {
+            if try await !store.indexExists(Indices.modelGroup) { throw MLError.status(404, "Failed to find model group index") }
+            throw MLError.status(404, "Failed to find model group with the provided model group id: \(id)")
+        }
+        return .object(document.source)
+    }
+
+    func find(named name: String) async throws -> StoredDocument? {
+        try await store.all(index: Indices.modelGroup, query: .term("name.keyword", .string(name))).first
+    }
+
+    public func update(_ id: String, body: JSON?) async throws -> JSON {
+        guard let body = body?.objectValue, !body.isEmpty else { throw MLError.parse("Model group update request has empty body") }
+        try Self.refuseAccessFields(body)
+        for attempt in 0..<10 {
+            guard let document = try await store.get(index: Indices.modelGroup, id: id) else {
+                throw MLError.status(404, "Failed to find model group with the provided model group id: \(id)")
+            }
+            var source = document.source
+            if let name = body["name"]?.stringValue, !name.trimmingCharacters(in: .whitespaces).isEmpty { source["name"] = .string(name) }
+            if let description = body["description"]?.stringValue, !description.trimmingCharacters(in: .whitespaces).isEmpty {
+                source["description"] = .string(description)
+            }
+            source["last_updated_time"] = .int(nowMillis())
+            do {
+                try await store.put(index: Indices.modelGroup, id: id, source: source,
+                                    condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm))
+                return ["status": "Updated"]
+            } catch StoreError.uniqueViolation(_, _, _, let existing) {
+                throw MLError.illegalArgument("The name you provided is already being used by another model with ID: \(existing). Please provide a different name")
+            } catch StoreError.versionConflict where attempt < 9 {
+                continue
+            }
+        }
+        throw MLError.validation("Failed to update Model Group")
+    }
+
+    public func delete(_ id: String) async throws -> WriteResult {
+        if try await !store.indexExists(Indices.modelGroup) { throw MLError.status(404, "Failed to find model group") }
+        let members = try await store.count(index: Indices.model, query: .term("model_group_id", .string(id)))
+        if members > 0 {
+            throw MLError.status(409, "Cannot delete the model group when it has associated model versions")
+        }
+        guard let deleted = try await store.delete(index: Indices.modelGroup, id: id) else {
+            return .notFound(index: Indices.modelGroup, id: id)
+        }
+        return WriteResult(index: Indices.modelGroup, id: id, version: deleted.version, seqNo: deleted.seqNo,
+                           primaryTerm: deleted.primaryTerm, outcome: .deleted)
+    }
+
+    /// Takes the next version of a group (`latest_version + 1`) with optimistic concurrency.
+    func takeNextVersion(of id: String) async throws -> Int64 {
+        for _ in 0..<50 {
+            guard let document = try await store.get(index: Indices.modelGroup, id: id) else {
+                throw MLError.status(404, "Model group not found")
+            }
+            var source = document.source
+            let next = (source["latest_version"]?.intValue ?? 0) + 1
+            source["latest_version"] = .int(next)
+            source["last_updated_time"] = .int(nowMillis())
+            do {
+                try await store.put(index: Indices.modelGroup, id: id, source: source,
+                                    condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm))
+                return next
+            } catch StoreError.versionConflict {
+                continue
+            }
+        }
+        throw MLError.generic("Failed to update the version of model group \(id): too many concurrent updates")
+    }
+
+    /// Undoes `takeNextVersion` when a registration fails, if no later version was taken meanwhile.
+    func giveBackVersion(_ version: Int64, of id: String) async throws {
+        for _ in 0..<10 {
+            guard let document = try await store.get(index: Indices.modelGroup, id: id),
+                  document.source["latest_version"]?.intValue == version else { return }
+            var source = document.source
+            source["latest_version"] = .int(version - 1)
+            do {
+                try await store.put(index: Indices.modelGroup, id: id, source: source,
+                                    condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm))
+                return
+            } catch StoreError.versionConflict {
+                continue
+            }
+        }
+    }
+}

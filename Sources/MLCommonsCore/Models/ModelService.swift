@@ -1,0 +1,132 @@
+import Foundation
+import OrderedJSON
+import Storage
+
+/// Get, update, delete and search of models (§2.6–2.9).
+struct ModelService: Sendable {
+    let context: CoreContext
+    let deployment: Deployment
+
+    func get(_ id: String, returnContent: Bool) async throws -> JSON {
+        guard let document = try await context.store.get(index: Indices.model, id: id) else {
+            if try await !context.store.indexExists(Indices.model) { throw MLError.status(404, "Fail to find model") }
+            throw MLError.status(404, "Failed to find model with the provided model id: \(id)")
+        }
+        var source = document.source
+        if returnContent, source["chunk_number"] != nil,
+           let bytes = try await context.store.attachment(index: Indices.model, id: id) {
+            source["model_content"] = .string(Data(bytes).base64EncodedString())
+            source = ModelDocument.ordered(source)
+        }
+        source["connector"]?["credential"] = nil
+        return .object(source)
+    }
+
+    /// Model search: hidden models are left out and large or secret fields never returned.
+    func search(_ request: SearchRequest) async throws -> SearchHits {
+        var request = request
+        let visible = Query.bool(BoolQuery(should: [.term("is_hidden", false), .not(.exists(field: "is_hidden"))]))
+        request.query = .and(request.query, visible)
+        request.source = request.source.excluding(["model_content", "content", "connector.credential"])
+        return try await context.store.search(index: Indices.model, request: request)
+    }
+
+    static let updatableFields: Set<String> = [
+        "name", "description", "model_group_id", "is_enabled", "rate_limiter", "model_config", "deploy_setting",
+        "connector_id", "connector", "guardrails", "interface",
+    ]
+    static let ignoredUpdateFields: Set<String> = ["model_version", "updated_connector", "model_id", "last_updated_time"]
+
+    func update(_ id: String, body: JSON?) async throws -> WriteResult {
+        guard let body = body?.objectValue, !body.isEmpty else { throw MLError.parse("Update model request has empty body") }
+        for key in body.keys where !Self.updatableFields.contains(key) && !Self.ignoredUpdateFields.contains(key) {
+            throw MLError.parse("[update_model] unknown field [\(key)]; updatable fields: \(Self.updatableFields.sorted().joined(separator: ", "))")
+        }
+        if body["connector_id"] != nil && body["connector"] != nil {
+            throw MLError.illegalArgument("Model cannot have both stand-alone connector and internal connector. Please check your update model request.")
+        }
+        guard let document = try await context.models.meta(id) else {
+            throw MLError.status(404, "Failed to find model to update with the provided model id: \(id)")
+        }
+        if context.models.state(of: document) == .deploying {
+            throw MLError.status(409, "Model is deploying. Please wait for the model to complete deployment. model ID \(id)")
+        }
+        let function = document.source["algorithm"]?.stringValue.flatMap(FunctionName.init(parsing:))
+        guard function == .textEmbedding else {
+            throw MLError.status(403, "The function category \(document.source["algorithm"]?.stringValue ?? "unknown") is not supported at this time.")
+        }
+        if body["connector_id"] != nil || body["connector"] != nil {
+            throw MLError.illegalArgument("Trying to update the connector or connector_id field on a local model.")
+        }
+        let config = try body["model_config"].map { try ModelConfig.normalize($0, function: .textEmbedding) }
+        let rateLimiter = try body["rate_limiter"].map { try Self.validRateLimiter($0) }
+        if let enabled = body["is_enabled"], enabled.boolValue == nil { throw MLError.parse("is_enabled must be a boolean") }
+        let newVersion = try await versionInNewGroup(body["model_group_id"]?.stringValue, current: document)
+        let stored = try await context.models.update(id) { source in
+            for key in ["name", "description", "is_enabled", "deploy_setting", "guardrails", "interface"] {
+                if let value = body[key] { source[key] = value }
+            }
+            if let config { source["model_config"] = .object(config) }
+            if let rateLimiter {
+                var merged = source["rate_limiter"]?.objectValue ?? [:]
+                for (key, value) in rateLimiter { merged[key] = value }
+                source["rate_limiter"] = .object(merged)
+            }
+            if let newVersion, let groupID = body["model_group_id"] {
+                source["model_group_id"] = groupID
+                source["model_version"] = .string(newVersion)
+            }
+        }
+        guard let stored else { throw MLError.status(404, "Failed to find model to update with the provided model id: \(id)") }
+        return WriteResult(index: Indices.model, id: id, version: stored.version, seqNo: stored.seqNo,
+                           primaryTerm: stored.primaryTerm, outcome: .updated)
+    }
+
+    /// Moving a model to another group takes the next version of that group.
+    private func versionInNewGroup(_ groupID: String?, current: StoredDocument) async throws -> String? {
+        guard let groupID, groupID != current.source["model_group_id"]?.stringValue else { return nil }
+        guard try await context.store.get(index: Indices.modelGroup, id: groupID) != nil else {
+            throw MLError.status(404, "Failed to find model group with the provided model group id: \(groupID)")
+        }
+        return String(try await context.groups.takeNextVersion(of: groupID))
+    }
+
+    static let timeUnits = ["NANOSECONDS", "MICROSECONDS", "MILLISECONDS", "SECONDS", "MINUTES", "HOURS", "DAYS"]
+
+    /// `{"limit": "<positive number>", "unit": "<TimeUnit>"}`, either part optional.
+    static func validRateLimiter(_ value: JSON) throws -> JSONObject {
+        guard let object = value.objectValue else { throw MLError.parse("rate_limiter must be an object") }
+        var result = JSONObject()
+        if let limit = object["limit"] {
+            guard let number = limit.doubleValue, number > 0 else { throw MLError.parse("Limit field must be a positive number.") }
+            result["limit"] = .string(limit.scalarText ?? String(number))
+        }
+        if let unit = object["unit"] {
+            guard let text = unit.stringValue, timeUnits.contains(text.uppercased()) else {
+                throw MLError.parse("Unit field must be one of \(timeUnits.joined(separator: ", ")).")
+            }
+            result["unit"] = .string(text.uppercased())
+        }
+        return result
+    }
+
+    func delete(_ id: String) async throws -> WriteResult {
+        if try await !context.store.indexExists(Indices.model) { throw MLError.status(404, "Failed to find model") }
+        guard let document = try await context.models.meta(id) else {
+            if try await context.store.get(index: Indices.model, id: id) != nil {
+                throw MLError.illegalArgument("\(id) is a chunk of a model; delete the model instead")
+            }
+            throw MLError.status(404, "Failed to find model")
+        }
+        let loadedHere = await deployment.isDeployed(id)
+        if context.models.state(of: document)?.blocksDelete == true || loadedHere {
+            throw MLError.illegalArgument("Model cannot be deleted in deploying or deployed state. Try undeploy model first then delete")
+        }
+        guard let deleted = try await context.models.deleteWithChunks(id) else {
+            return .notFound(index: Indices.model, id: id)
+        }
+        try? FileManager.default.removeItem(at: context.artifactDir(for: id))
+        return WriteResult(index: Indices.model, id: id, version: deleted.version, seqNo: deleted.seqNo,
+                           primaryTerm: deleted.primaryTerm, outcome: .deleted)
+    }
+}

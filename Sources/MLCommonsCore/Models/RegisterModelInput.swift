@@ -1,0 +1,64 @@
+import OrderedJSON
+
+/// The body of `_register` / `_register_meta` (`MLRegisterModelInput` / `MLRegisterModelMetaInput`).
+struct RegisterModelInput: Sendable {
+    var name: String
+    var function: FunctionName
+    var modelGroupID: String?
+    var version: String?
+    var description: String?
+    var format: ModelFormat?
+    var url: String?
+    var hash: String?
+    var modelConfig: JSONObject?
+    var customModelID: String?
+    var totalChunks: Int?
+    var sizeInBytes: Int64?
+    /// Stored as given: `is_enabled`, `rate_limiter`, `deploy_setting`, `guardrails`, `interface`.
+    var passthrough: JSONObject
+
+    static let passthroughFields = ["is_enabled", "rate_limiter", "deploy_setting", "guardrails", "interface"]
+
+    /// Parses and checks the fields every register variant needs.
+    static func parse(_ body: JSON?, meta: Bool) throws -> RegisterModelInput {
+        guard let object = body?.objectValue, !object.isEmpty else {
+            throw MLError.parse(meta ? "Model meta request has empty body" : "Model register request has empty body")
+        }
+        guard let name = object["name"]?.stringValue, !name.isEmpty else { throw MLError.illegalArgument("model name is null") }
+        let functionText = object["function_name"]?.stringValue ?? FunctionName.textEmbedding.rawValue
+        guard let function = FunctionName(parsing: functionText) else {
+            throw MLError.illegalArgument("Wrong function name: \(functionText)")
+        }
+        if function == .remote {
+            throw MLError.illegalArgument("Remote models (function_name: remote) are not supported by this server yet")
+        }
+        try ModelGroupService.refuseAccessFields(object)
+        guard let formatText = object["model_format"]?.stringValue else { throw MLError.illegalArgument("model format is null") }
+        guard let format = ModelFormat(parsing: formatText) else {
+            throw MLError.illegalArgument("Wrong model format: \(formatText); expected TORCH_SCRIPT or ONNX")
+        }
+        var input = RegisterModelInput(
+            name: name, function: function, modelGroupID: object["model_group_id"]?.stringValue,
+            version: object["version"]?.scalarText, description: object["description"]?.stringValue, format: format,
+            url: object["url"]?.stringValue, hash: object["model_content_hash_value"]?.stringValue?.lowercased(),
+            modelConfig: nil, customModelID: object["model_id"]?.stringValue,
+            totalChunks: object["total_chunks"]?.intValue.map { Int($0) },
+            sizeInBytes: object["model_content_size_in_bytes"]?.intValue,
+            passthrough: JSONObject(passthroughFields.compactMap { key in object[key].map { (key: key, value: $0) } }))
+        if let id = input.customModelID { try Identifiers.validateCustomID(id, label: "model_id") }
+        if let config = object["model_config"], !config.isNull {
+            input.modelConfig = try ModelConfig.normalize(config, function: function)
+        } else if (input.url != nil || meta) && !function.isSparse {
+            throw MLError.illegalArgument("model config is null")
+        }
+        if let enabled = object["is_enabled"], enabled.boolValue == nil {
+            throw MLError.parse("is_enabled must be a boolean")
+        }
+        if meta {
+            guard input.hash != nil else { throw MLError.illegalArgument("model content hash value is null") }
+            guard let chunks = input.totalChunks else { throw MLError.illegalArgument("total chunks field is null") }
+            guard chunks > 0 && chunks <= 10_000 else { throw MLError.illegalArgument("total_chunks must be between 1 and 10000") }
+        }
+        return input
+    }
+}

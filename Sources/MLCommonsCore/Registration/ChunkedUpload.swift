@@ -1,0 +1,66 @@
+import OrderedJSON
+import Storage
+
+/// `_register_meta` + `upload_chunk/N` (§2.5): a client uploads a model zip in chunks of at most 10 MB.
+/// As in ML Commons, the chunk numbered `total_chunks - 1` completes the registration and the hash
+/// is checked when the model is deployed. Unlike ML Commons, completing keeps the fields given at
+/// `_register_meta` (description, is_enabled, rate_limiter, …) instead of dropping them.
+struct ChunkedUpload: Sendable {
+    let context: CoreContext
+    let registration: ModelRegistration
+
+    private func requireLocalFileUploads(_ settings: EffectiveSettings) throws {
+        if !settings.bool(MLSettings.allowLocalFile) {
+            throw MLError.illegalArgument("To upload custom model from local file, user needs to enable allow_registering_model_via_local_file settings. Otherwise please use opensearch pre-trained models")
+        }
+    }
+
+    func registerMeta(_ body: JSON?) async throws -> JSON {
+        let settings = try await context.settings.current()
+        try requireLocalFileUploads(settings)
+        let input = try RegisterModelInput.parse(body, meta: true)
+        try registration.checkLocalModelsEnabled(settings)
+        if let groupID = input.modelGroupID, try await context.store.get(index: Indices.modelGroup, id: groupID) == nil {
+            throw MLError.resourceNotFound("Fail to find model group")
+        }
+        let claim = try await GroupClaim.claim(groupID: input.modelGroupID, modelName: input.name,
+                                               description: input.description, groups: context.groups)
+        let id = input.customModelID ?? Identifiers.newID()
+        var meta = registration.metaDocument(input, claim: claim, state: .registering)
+        meta["model_content_hash_value"] = input.hash.map(JSON.string)
+        meta["model_content_size_in_bytes"] = input.sizeInBytes.map(JSON.int)
+        meta["total_chunks"] = .int(Int64(input.totalChunks ?? 0))
+        do {
+            try await context.models.write(id, meta, condition: .mustNotExist)
+        } catch {
+            try? await claim.rollback(groups: context.groups, store: context.store)
+            if case StoreError.versionConflict = error { throw MLError(status: 409, type: "status_exception", reason: "Model '\(id)' already exists") }
+            throw error
+        }
+        return ["model_id": .string(id), "status": "CREATED"]
+    }
+
+    func uploadChunk(modelID: String, number: String, bytes: [UInt8]) async throws -> JSON {
+        let settings = try await context.settings.current()
+        try requireLocalFileUploads(settings)
+        guard let chunkNumber = Int(number), chunkNumber >= 0 else {
+            throw MLError.illegalArgument("chunk_number must be a non-negative integer, got [\(number)]")
+        }
+        guard let meta = try await context.models.meta(modelID) else { throw MLError.resourceNotFound("Failed to find model") }
+        let total = Int(meta.source["total_chunks"]?.intValue ?? 0)
+        if chunkNumber >= total { throw MLError.generic("Chunk number exceeds total chunks") }
+        if bytes.isEmpty { throw MLError.generic("Chunk size either 0 or null") }
+        if bytes.count > ModelRegistration.chunkSize { throw MLError.generic("Chunk size exceeds 10MB") }
+        try await context.store.put(index: Indices.model, id: ModelDocument.chunkID(modelID, chunkNumber),
+                                    source: ModelDocument.chunkSource(meta: meta.source, modelID: modelID, number: chunkNumber, total: total),
+                                    attachment: bytes, condition: .always)
+        if chunkNumber == total - 1 {
+            try await context.models.update(modelID) { source in
+                source["model_state"] = .string(ModelState.registered.rawValue)
+                source["last_registered_time"] = .int(nowMillis())
+            }
+            context.logger.info("model \(modelID): last chunk (\(chunkNumber + 1)/\(total)) uploaded, model registered")
+        }
+        return ["status": "Uploaded"]
+    }
+}

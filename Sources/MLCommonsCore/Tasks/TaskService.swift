@@ -1,0 +1,132 @@
+import OrderedJSON
+import Storage
+
+/// A task document (`.plugins-ml-task`), serialized in ML Commons' field order.
+struct MLTask: Sendable {
+    var modelID: String?
+    var type: TaskType
+    var functionName: String
+    var state: TaskState
+    var workerNodes: [String]
+    var createTime: Int64
+    var lastUpdateTime: Int64
+    var error: String?
+    var isAsync: Bool
+
+    var source: JSONObject {
+        var object = JSONObject()
+        if let modelID { object["model_id"] = .string(modelID) }
+        object["task_type"] = .string(type.rawValue)
+        object["function_name"] = .string(functionName)
+        object["state"] = .string(state.rawValue)
+        object["worker_node"] = JSON(workerNodes)
+        object["create_time"] = .int(createTime)
+        object["last_update_time"] = .int(lastUpdateTime)
+        if let error { object["error"] = .string(error) }
+        object["is_async"] = .bool(isAsync)
+        return object
+    }
+
+    init(type: TaskType, functionName: String, modelID: String?, workerNode: String, isAsync: Bool = true) {
+        let now = nowMillis()
+        self.modelID = modelID
+        self.type = type
+        self.functionName = functionName
+        self.state = .created
+        self.workerNodes = [workerNode]
+        self.createTime = now
+        self.lastUpdateTime = now
+        self.isAsync = isAsync
+    }
+
+    init?(source: JSONObject) {
+        guard let type = source["task_type"]?.stringValue.flatMap(TaskType.init(rawValue:)),
+              let state = source["state"]?.stringValue.flatMap(TaskState.init(rawValue:)) else { return nil }
+        self.modelID = source["model_id"]?.stringValue
+        self.type = type
+        self.functionName = source["function_name"]?.stringValue ?? FunctionName.textEmbedding.rawValue
+        self.state = state
+        self.workerNodes = source["worker_node"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        self.createTime = source["create_time"]?.intValue ?? 0
+        self.lastUpdateTime = source["last_update_time"]?.intValue ?? 0
+        self.error = source["error"]?.stringValue
+        self.isAsync = source["is_async"]?.boolValue ?? true
+    }
+}
+
+/// Tasks of register and deploy work (§4 of the API reference).
+public struct TaskService: Sendable {
+    let store: any DocumentStore
+
+    func create(_ task: MLTask) async throws -> String {
+        let id = Identifiers.newID()
+        try await store.put(index: Indices.task, id: id, source: task.source, condition: .mustNotExist)
+        return id
+    }
+
+    /// Applies a change to a stored task and stamps `last_update_time`.
+    func update(_ id: String, _ change: @Sendable (inout MLTask) -> Void) async throws {
+        for _ in 0..<20 {
+            guard let document = try await store.get(index: Indices.task, id: id),
+                  var task = MLTask(source: document.source) else { return }
+            change(&task)
+            task.lastUpdateTime = max(nowMillis(), task.createTime)
+            do {
+                try await store.put(index: Indices.task, id: id, source: task.source,
+                                    condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm))
+                return
+            } catch StoreError.versionConflict {
+                continue
+            }
+        }
+    }
+
+    func markRunning(_ id: String) async throws { try await update(id) { $0.state = .running } }
+
+    func complete(_ id: String, modelID: String?) async throws {
+        try await update(id) { task in
+            task.state = .completed
+            if let modelID { task.modelID = modelID }
+        }
+    }
+
+    func fail(_ id: String, error: String) async throws {
+        try await update(id) { task in
+            task.state = .failed
+            task.error = error
+        }
+    }
+
+    public func get(_ id: String) async throws -> JSON {
+        guard let document = try await store.get(index: Indices.task, id: id) else {
+            throw MLError.status(404, "Failed to find task")
+        }
+        return .object(document.source)
+    }
+
+    public func delete(_ id: String) async throws -> WriteResult {
+        guard let document = try await store.get(index: Indices.task, id: id) else {
+            throw MLError.status(404, "Failed to find task")
+        }
+        if document.source["state"]?.stringValue == TaskState.running.rawValue {
+            throw MLError.generic("Task cannot be deleted in running state. Try after some time.")
+        }
+        guard let deleted = try await store.delete(index: Indices.task, id: id) else {
+            return .notFound(index: Indices.task, id: id)
+        }
+        return WriteResult(index: Indices.task, id: id, version: deleted.version, seqNo: deleted.seqNo,
+                           primaryTerm: deleted.primaryTerm, outcome: .deleted)
+    }
+
+    /// On start: tasks this node left CREATED or RUNNING when it stopped can never finish.
+    func failInterrupted(on node: String) async throws -> [StoredDocument] {
+        let query = Query.and(
+            .terms(field: "state", values: [.string(TaskState.created.rawValue), .string(TaskState.running.rawValue)]),
+            .term("worker_node", .string(node)))
+        let stale = try await store.all(index: Indices.task, query: query)
+        for document in stale {
+            try await fail(document.id, error: "The task was interrupted: the node restarted before it finished")
+        }
+        return stale
+    }
+}

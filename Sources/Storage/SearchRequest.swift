@@ -1,0 +1,122 @@
+import OrderedJSON
+
+/// A parsed OpenSearch search body: query, paging, sort and `_source` filtering.
+public struct SearchRequest: Sendable {
+    public var query: Query
+    public var from = 0
+    public var size = 10
+    public var sort: [SortField] = []
+    public var source: SourceFilter = .all
+    public var trackScores = false
+
+    public static let maxResultWindow = 10_000
+
+    public init(query: Query = .matchAll) { self.query = query }
+
+    /// Parses a search body; anything outside the supported DSL is a `SearchRequestError` naming it.
+    public static func parse(_ body: JSON) throws(SearchRequestError) -> SearchRequest {
+        guard let object = body.objectValue else { throw SearchRequestError(reason: "search body must be a JSON object") }
+        var request = SearchRequest()
+        for (key, value) in object {
+            switch key {
+            case "query": request.query = try Query.parse(value)
+            case "from":
+                guard let from = value.intValue, from >= 0 else { throw SearchRequestError(reason: "[from] parameter cannot be negative") }
+                request.from = Int(from)
+            case "size":
+                guard let size = value.intValue, size >= 0 else { throw SearchRequestError(reason: "[size] parameter cannot be negative") }
+                request.size = Int(size)
+            case "sort": request.sort = try SortField.parseList(value)
+            case "_source": request.source = try SourceFilter.parse(value)
+            case "track_scores": request.trackScores = value.boolValue ?? false
+            case "track_total_hits", "timeout", "version", "seq_no_primary_term", "explain", "stored_fields", "min_score", "terminate_after":
+                continue  // accepted; hits always carry versions and exact totals
+            case "aggs", "aggregations", "highlight", "suggest", "collapse", "search_after", "script_fields", "docvalue_fields",
+                 "post_filter", "rescore", "knn", "pit", "slice", "profile", "indices_boost", "ext":
+                throw SearchRequestError(reason: "[\(key)] is not supported by this server's search")
+            default:
+                throw SearchRequestError(reason: "Unknown key for a START_OBJECT in [\(key)].")
+            }
+        }
+        if request.from + request.size > maxResultWindow && request.size < Int.max / 4 {
+            throw SearchRequestError(type: "illegal_argument_exception",
+                reason: "Result window is too large, from + size must be less than or equal to: [\(maxResultWindow)] but was [\(request.from + request.size)].")
+        }
+        return request
+    }
+
+    /// Applies the query, sort and paging to documents held in memory.
+    public func run(over documents: [StoredDocument]) -> SearchHits {
+        var matched = documents.filter { query.matches($0) }
+        let total = matched.count
+        if !sort.isEmpty {
+            matched.sort { lhs, rhs in SortField.areInIncreasingOrder(lhs, rhs, by: sort) }
+        }
+        let page = matched.dropFirst(from).prefix(size)
+        let scored = sort.isEmpty || sort.contains { $0.field == "_score" } || trackScores
+        let hits = page.map { document in
+            SearchHit(document: document, score: scored ? 1.0 : nil,
+                      sortValues: sort.isEmpty ? nil : sort.map { $0.key(of: document) ?? .null })
+        }
+        return SearchHits(total: total, hits: Array(hits))
+    }
+}
+
+public struct SortField: Sendable, Equatable {
+    public var field: String
+    public var descending: Bool
+
+    public init(field: String, descending: Bool) {
+        self.field = field
+        self.descending = descending
+    }
+
+    static func parseList(_ value: JSON) throws(SearchRequestError) -> [SortField] {
+        let items = value.arrayValue ?? [value]
+        var fields: [SortField] = []
+        for item in items {
+            if let name = item.stringValue {
+                fields.append(SortField(field: name, descending: name == "_score"))
+                continue
+            }
+            guard let object = item.objectValue, object.count == 1, let entry = object.entries.first else {
+                throw SearchRequestError(reason: "malformed sort format, each sort must be a field name or an object with one field")
+            }
+            let order: String
+            if let text = entry.value.stringValue {
+                order = text
+            } else if let options = entry.value.objectValue {
+                order = options["order"]?.stringValue ?? (entry.key == "_score" ? "desc" : "asc")
+            } else {
+                throw SearchRequestError(reason: "malformed sort for field [\(entry.key)]")
+            }
+            guard ["asc", "desc"].contains(order.lowercased()) else {
+                throw SearchRequestError(reason: "Unknown SortOrder [\(order)]")
+            }
+            fields.append(SortField(field: entry.key, descending: order.lowercased() == "desc"))
+        }
+        return fields
+    }
+
+    func key(of document: StoredDocument) -> JSON? {
+        if field == "_score" { return .double(1.0) }
+        let values = Query.values(of: field, in: document)
+        // For arrays OpenSearch sorts by the smallest value ascending and the largest descending.
+        return values.sorted { (ValueOrdering.compare($0, $1) ?? 0) < 0 }.first.map { descending ? values.max { (ValueOrdering.compare($0, $1) ?? 0) < 0 }! : $0 }
+    }
+
+    static func areInIncreasingOrder(_ lhs: StoredDocument, _ rhs: StoredDocument, by fields: [SortField]) -> Bool {
+        for field in fields {
+            let a = field.key(of: lhs), b = field.key(of: rhs)
+            switch (a, b) {
+            case (nil, nil): continue
+            case (nil, _): return false  // missing values sort last in both directions
+            case (_, nil): return true
+            case (let a?, let b?):
+                let order = ValueOrdering.compare(a, b) ?? 0
+                if order != 0 { return field.descending ? order > 0 : order < 0 }
+            }
+        }
+        return lhs.id < rhs.id
+    }
+}

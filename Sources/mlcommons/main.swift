@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MLCommonsCore
+import MLCommonsServer
+
+@main
+struct MLCommonsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mlcommons",
+        abstract: "A model server that speaks the OpenSearch ML Commons REST API.",
+        subcommands: [Serve.self],
+        defaultSubcommand: Serve.self)
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP server.")
+
+    @Option(help: "Address to listen on (env MLCOMMONS_HOST).")
+    var host: String = ProcessInfo.processInfo.environment["MLCOMMONS_HOST"] ?? "127.0.0.1"
+
+    @Option(help: "Port to listen on; 0 picks a free one (env MLCOMMONS_PORT).")
+    var port: Int = Int(ProcessInfo.processInfo.environment["MLCOMMONS_PORT"] ?? "") ?? 9200
+
+    @Option(name: .customLong("data-dir"), help: "Directory for the SQLite store and model files (env MLCOMMONS_DATA_DIR).")
+    var dataDir: String = ProcessInfo.processInfo.environment["MLCOMMONS_DATA_DIR"] ?? "./.mlcommons"
+
+    @Option(name: .customLong("artifacts-url"),
+            help: "Base URL of the pretrained-model artifact site or a mirror of it (env MLCOMMONS_ARTIFACTS_URL).")
+    var artifactsURL: String?
+
+    @Option(name: .customLong("node-name"), help: "Name this node reports (env MLCOMMONS_NODE_NAME).")
+    var nodeName: String = ProcessInfo.processInfo.environment["MLCOMMONS_NODE_NAME"] ?? "mlcommons-node"
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env MLCOMMONS_LOG_LEVEL).")
+    var logLevel: String = ProcessInfo.processInfo.environment["MLCOMMONS_LOG_LEVEL"] ?? "info"
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "mlcommons")
+        logger.logLevel = level
+        let directory = URL(fileURLWithPath: dataDir, isDirectory: true).standardizedFileURL
+        let commons = try await MLCommons.open(
+            MLCommonsConfiguration(dataDir: directory, nodeName: nodeName,
+                                   artifactsBaseURL: artifactsURL ?? ProcessInfo.processInfo.environment["MLCOMMONS_ARTIFACTS_URL"]), logger: logger)
+        let portFile = directory.appendingPathComponent("http.port")
+        try await MLCommonsHTTPServer.run(commons: commons, host: host, port: port, logger: logger) { bound in
+            try? String(bound).write(to: portFile, atomically: true, encoding: .utf8)
+        }
+    }
+}

@@ -58,7 +58,8 @@ let package = Package(
         ], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "OrderedJSON"], swiftSettings: strict),
         .testTarget(name: "ServerTests", dependencies: [
-            "MLCommonsServer", "MLCommonsCore", "OrderedJSON",
+            "mlcommons", "MLCommonsServer", "MLCommonsCore", "OrderedJSON",
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Crypto", package: "swift-crypto"),

@@ -70,6 +70,9 @@ public final class MLCommons: Sendable {
         try await deployment.redeployAfterRestart()
     }
 
+    /// Closes the store. Background work still running is abandoned; the next start recovers it.
+    public func close() async throws { try await context.store.close() }
+
     // MARK: - Models
 
     public func registerModel(_ body: JSON?, deploy: Bool) async throws -> JSON { try await registration.register(body, deploy: deploy) }

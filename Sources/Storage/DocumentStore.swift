@@ -74,6 +74,9 @@ public protocol DocumentStore: Sendable {
     func deleteByQuery(index: String, query: Query) async throws -> Int
 
     func count(index: String, query: Query) async throws -> Int
+
+    /// Releases the store's connections; the store must not be used afterwards.
+    func close() async throws
 }
 
 extension DocumentStore {

@@ -49,8 +49,14 @@ struct Serve: AsyncParsableCommand {
             MLCommonsConfiguration(dataDir: directory, nodeName: nodeName,
                                    artifactsBaseURL: artifactsURL ?? ProcessInfo.processInfo.environment["MLCOMMONS_ARTIFACTS_URL"]), logger: logger)
         let portFile = directory.appendingPathComponent("http.port")
-        try await MLCommonsHTTPServer.run(commons: commons, host: host, port: port, logger: logger) { bound in
-            try? String(bound).write(to: portFile, atomically: true, encoding: .utf8)
+        do {
+            try await MLCommonsHTTPServer.run(commons: commons, host: host, port: port, logger: logger) { bound in
+                try? String(bound).write(to: portFile, atomically: true, encoding: .utf8)
+            }
+        } catch {
+            try? await commons.close()
+            throw error
         }
+        try await commons.close()
     }
 }

@@ -31,7 +31,7 @@ public struct ClusterSettings: Sendable {
             guard let settings = value.objectValue else { throw MLError.parse("[\(scope)] must be an object") }
             var values: [(String, JSON?)] = []
             for (key, raw) in Self.flatten(settings) {
-                values.append((key, raw.isNull ? nil : try Self.validate(key: key, value: raw, scope: scope)))
+                values.append((key, raw.isNull ? JSON?.none : try Self.validate(key: key, value: raw, scope: scope)))
             }
             changes.append((scope, values))
         }

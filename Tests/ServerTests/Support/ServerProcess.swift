@@ -1,0 +1,79 @@
+import Foundation
+
+/// The real `mlcommons serve` binary, started on a free loopback port with its own data dir.
+final class ServerProcess: @unchecked Sendable {
+    let dataDir: URL
+    let artifactsURL: String?
+    private var process: Process?
+    private(set) var port = 0
+    let logFile: URL
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    init(dataDir: URL? = nil, artifactsURL: String? = nil) {
+        self.dataDir = dataDir ?? FileManager.default.temporaryDirectory.appendingPathComponent("mlcommons-test-\(UUID().uuidString)")
+        self.artifactsURL = artifactsURL
+        self.logFile = self.dataDir.deletingLastPathComponent().appendingPathComponent("\(self.dataDir.lastPathComponent).log")
+    }
+
+    static var binary: URL {
+        if let path = ProcessInfo.processInfo.environment["MLCOMMONS_BINARY"] { return URL(fileURLWithPath: path) }
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mlcommons")
+        if FileManager.default.isExecutableFile(atPath: besideTests.path) { return besideTests }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/mlcommons")
+    }
+
+    func start() async throws {
+        try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
+        let portFile = dataDir.appendingPathComponent("http.port")
+        try? FileManager.default.removeItem(at: portFile)
+        if !FileManager.default.fileExists(atPath: logFile.path) { FileManager.default.createFile(atPath: logFile.path, contents: nil) }
+        let logHandle = try FileHandle(forWritingTo: logFile)
+        logHandle.seekToEndOfFile()
+        let process = Process()
+        process.executableURL = Self.binary
+        var arguments = ["serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir.path]
+        if let artifactsURL { arguments += ["--artifacts-url", artifactsURL] }
+        process.arguments = arguments
+        process.standardOutput = logHandle
+        process.standardError = logHandle
+        try process.run()
+        self.process = process
+        for _ in 0..<600 {
+            if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text) {
+                self.port = port
+                return
+            }
+            guard process.isRunning else { throw TestFailure("server exited at start-up:\n\(log())") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestFailure("server did not start within 30 s:\n\(log())")
+    }
+
+    /// Stops the server: SIGTERM for a clean stop, SIGKILL to simulate a crash.
+    func stop(crash: Bool = false) async {
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, crash ? SIGKILL : SIGTERM)
+        for _ in 0..<200 where process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    func restart(crash: Bool = false) async throws {
+        await stop(crash: crash)
+        try await start()
+    }
+
+    func log() -> String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    deinit {
+        if let process, process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

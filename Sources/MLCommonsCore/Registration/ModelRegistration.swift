@@ -74,6 +74,9 @@ struct ModelRegistration: Sendable {
         var modelID: String?
         do {
             try await context.tasks.markRunning(taskID)
+            if let groupID = input.modelGroupID, try await context.store.get(index: Indices.modelGroup, id: groupID) == nil {
+                throw MLError.status(404, "Model group not found")
+            }
             if input.url == nil { try await resolvePretrained(&input, taskID: taskID, settings: settings) }
             guard let url = input.url else { throw MLError.illegalArgument("model url is null") }
             guard let expectedHash = input.hash else {

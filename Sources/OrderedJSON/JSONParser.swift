@@ -112,7 +112,12 @@ struct JSONParser {
             guard bytes[index] == UInt8(ascii: "\"") else {
                 throw error("Unexpected character (\(describe(bytes[index]))): was expecting double-quote to start field name")
             }
+            let keyStart = index
             let key = try parseString()
+            if object[key] != nil {
+                index = keyStart
+                throw error("Duplicate field '\(key)'")
+            }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
                 throw error(index < bytes.count
@@ -120,7 +125,6 @@ struct JSONParser {
                     : "Unexpected end-of-input: was expecting a colon")
             }
             index += 1
-            if object[key] != nil { throw error("Duplicate field '\(key)'") }
             object[key] = try parseValue()
             skipWhitespace()
             guard index < bytes.count else { throw error("Unexpected end-of-input: expected close marker for Object") }

@@ -30,6 +30,8 @@ public final class MLCommons: Sendable {
     let registration: ModelRegistration
     let chunkedUpload: ChunkedUpload
     let modelService: ModelService
+    let observability: StatsAndProfile
+    let stats = NodeStats()
 
     public var node: NodeIdentity { context.node }
     public var store: any DocumentStore { context.store }
@@ -55,7 +57,9 @@ public final class MLCommons: Sendable {
 
     init(context: CoreContext, engine: any InferenceEngine) {
         self.context = context
-        deployment = Deployment(context: context, engine: engine, deployed: DeployedModels())
+        let deployed = DeployedModels()
+        deployment = Deployment(context: context, engine: engine, deployed: deployed)
+        observability = StatsAndProfile(context: context, stats: stats, deployed: deployed)
         registration = ModelRegistration(context: context, deployment: deployment, running: RunningJobs())
         chunkedUpload = ChunkedUpload(context: context, registration: registration)
         modelService = ModelService(context: context, deployment: deployment)
@@ -75,7 +79,10 @@ public final class MLCommons: Sendable {
 
     // MARK: - Models
 
-    public func registerModel(_ body: JSON?, deploy: Bool) async throws -> JSON { try await registration.register(body, deploy: deploy) }
+    public func registerModel(_ body: JSON?, deploy: Bool) async throws -> JSON {
+        let function = body?["function_name"]?.stringValue?.uppercased() ?? FunctionName.textEmbedding.rawValue
+        return try await counted("register", function: function, modelID: nil) { try await registration.register(body, deploy: deploy) }
+    }
     public func registerModelMeta(_ body: JSON?) async throws -> JSON { try await chunkedUpload.registerMeta(body) }
     public func uploadChunk(modelID: String, chunkNumber: String, bytes: [UInt8]) async throws -> JSON {
         try await chunkedUpload.uploadChunk(modelID: modelID, number: chunkNumber, bytes: bytes)
@@ -87,9 +94,44 @@ public final class MLCommons: Sendable {
 
     // MARK: - Deploy
 
-    public func deployModel(_ id: String, body: JSON?) async throws -> JSON { try await deployment.deploy(id, body: body) }
-    public func undeployModel(_ id: String, body: JSON?) async throws -> JSON { try await deployment.undeploy(id, body: body) }
+    public func deployModel(_ id: String, body: JSON?) async throws -> JSON {
+        try await counted("deploy", function: try? await algorithm(of: id), modelID: id) { try await deployment.deploy(id, body: body) }
+    }
+
+    public func undeployModel(_ id: String, body: JSON?) async throws -> JSON {
+        try await counted("undeploy", function: try? await algorithm(of: id), modelID: id) { try await deployment.undeploy(id, body: body) }
+    }
     public func undeployModels(body: JSON?) async throws -> JSON { try await deployment.undeployMany(body: body) }
+
+    // MARK: - Stats and profile
+
+    public func stats(nodeIDs: [String]?, statNames: [String]?) async throws -> JSON {
+        try await observability.stats(nodeIDs: nodeIDs, statNames: statNames)
+    }
+
+    public func profile(modelIDs: [String]?, taskIDs: [String]?, nodeIDs: [String]?, includeModels: Bool, includeTasks: Bool,
+                        modelView: Bool) async throws -> JSON {
+        try await observability.profile(modelIDs: modelIDs, taskIDs: taskIDs, nodeIDs: nodeIDs, includeModels: includeModels,
+                                        includeTasks: includeTasks, modelView: modelView)
+    }
+
+    private func algorithm(of modelID: String) async throws -> String? {
+        try await context.models.meta(modelID)?.source["algorithm"]?.stringValue
+    }
+
+    /// Runs an ML request and counts it (and its failure) in the node's stats.
+    private func counted<T: Sendable>(_ action: String, function: String?, modelID: String?,
+                                      _ body: () async throws -> T) async throws -> T {
+        do {
+            let result = try await body()
+            await stats.record(action: action, function: function, modelID: modelID, failed: false)
+            return result
+        } catch {
+            await stats.record(action: action, function: function, modelID: modelID, failed: true)
+            if (error as? MLError)?.type == "circuit_breaking_exception" { await stats.recordCircuitBreakerTrip() }
+            throw error
+        }
+    }
 
     // MARK: - Search of the other indices
 

@@ -16,6 +16,7 @@ struct MLCommonsRoutes {
         addModels(&table)
         addDeployment(&table)
         addTasks(&table)
+        addStatsAndProfile(&table)
         return table
     }
 
@@ -107,6 +108,35 @@ struct MLCommonsRoutes {
         addSearch(&table, "\(Self.base)/tasks/_search", index: Indices.task) { [commons] in try await commons.search(index: Indices.task, $0) }
     }
 
+    // MARK: - Stats and profile
+
+    private func addStatsAndProfile(_ table: inout RouteTable) {
+        let commons = commons
+        let stats: RouteHandler = { request in
+            .ok(try await commons.stats(nodeIDs: list(request.parameters["node_id"]), statNames: list(request.parameters["stat"])))
+        }
+        for path in ["stats", "stats/{stat}", "{node_id}/stats", "{node_id}/stats/{stat}"] {
+            table.add("GET", "\(Self.base)/\(path)", stats)
+        }
+        let profile: RouteHandler = { request in
+            let body = try request.json()
+            let kind = request.path.split(separator: "/").dropFirst(3).first.map(String.init)  // models | tasks | nil
+            let ids = list(request.parameters["ids"])
+            let modelIDs = kind == "models" ? ids : nil
+            let taskIDs = kind == "tasks" ? ids : nil
+            return .ok(try await commons.profile(
+                modelIDs: modelIDs ?? body?["model_ids"]?.arrayValue?.compactMap(\.stringValue),
+                taskIDs: taskIDs ?? body?["task_ids"]?.arrayValue?.compactMap(\.stringValue),
+                nodeIDs: body?["node_ids"]?.arrayValue?.compactMap(\.stringValue),
+                includeModels: kind != "tasks" || body?["return_all_models"]?.boolValue == true,
+                includeTasks: kind != "models" || body?["return_all_tasks"]?.boolValue == true,
+                modelView: request.query["view"] == "model"))
+        }
+        for path in ["profile", "profile/models", "profile/models/{ids}", "profile/tasks", "profile/tasks/{ids}"] {
+            table.add("GET", "\(Self.base)/\(path)", profile)
+        }
+    }
+
     // MARK: - Helpers
 
     /// `GET|POST <path>` with a search body; an empty body searches everything.
@@ -120,6 +150,11 @@ struct MLCommonsRoutes {
             return .ok(SearchReplies.render(hits, index: index, request: search, tookMillis: took))
         }
     }
+}
+
+/// A comma-separated path parameter as a list.
+func list(_ value: String?) -> [String]? {
+    value.map { $0.split(separator: ",").map(String.init) }
 }
 
 /// A write response (`DocWriteResponse`) with its own status: 404 for `not_found`.

@@ -173,3 +173,25 @@ struct CoreTestFailure: Error { let message: String; init(_ message: String) { s
         try await commons.close()
     }
 }
+
+@Suite struct ProfileTests {
+    @Test func profileShowsDeployedModelsInNodeAndModelViews() async throws {
+        let harness = CoreHarness()
+        let commons = try await harness.open()
+        let (id, _) = try await harness.registerModel(commons)
+        #expect(try await harness.deploy(commons, id)["state"] == "COMPLETED")
+        let node = commons.node.id
+        let profile = try await commons.profile(modelIDs: nil, taskIDs: nil, nodeIDs: nil, includeModels: true, includeTasks: true, modelView: false)
+        let entry = try #require(profile["nodes"]?[node]?["models"]?[id])
+        #expect(entry["model_state"] == "DEPLOYED")
+        #expect(entry["worker_nodes"] == [.string(node)])
+        #expect(entry["memory_size_estimation_cpu"]?.intValue ?? 0 > 0)
+        let modelView = try await commons.profile(modelIDs: [id], taskIDs: nil, nodeIDs: nil, includeModels: true, includeTasks: false, modelView: true)
+        #expect(modelView["models"]?[id]?["nodes"]?[node]?["model_state"] == "DEPLOYED")
+        let otherNode = try await commons.profile(modelIDs: nil, taskIDs: nil, nodeIDs: ["elsewhere"], includeModels: true, includeTasks: true, modelView: false)
+        #expect(otherNode == [:])
+        let stats = try await commons.stats(nodeIDs: nil, statNames: ["ml_deployed_model_count"])
+        #expect(stats["nodes"]?[node]?["ml_deployed_model_count"] == 1)
+        try await commons.close()
+    }
+}

@@ -73,7 +73,8 @@ struct ModelRegistration: Sendable {
         var claim: GroupClaim?
         var modelID: String?
         do {
-            try await context.tasks.markRunning(taskID)
+            // Register tasks stay CREATED until they finish, as in ML Commons: opensearch-py-ml polls
+            // until the state is no longer CREATED and then reads `model_id` at once.
             if let groupID = input.modelGroupID, try await context.store.get(index: Indices.modelGroup, id: groupID) == nil {
                 throw MLError.status(404, "Model group not found")
             }

@@ -14,6 +14,8 @@ final class ArtifactMirror: @unchecked Sendable {
     private var task: Task<Void, any Error>?
     /// Paths whose answer never comes (to catch a register task mid-download).
     let stalledPaths = LockedSet()
+    /// Every path requested so far.
+    let requestedPaths = LockedSet()
 
     var baseURL: String { "http://127.0.0.1:\(port)/models/ml-models" }
 
@@ -25,10 +27,12 @@ final class ArtifactMirror: @unchecked Sendable {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let root = self.root
         let stalled = stalledPaths
+        let requested = requestedPaths
         let (stream, continuation) = AsyncStream<Int>.makeStream()
         let app = Application(
             responder: CallbackResponder<BasicRequestContext> { request, _ in
                 let path = request.uri.path
+                requested.insert(path)
                 if stalled.contains(path) {
                     try await Task.sleep(for: .seconds(3600))
                 }

@@ -10,7 +10,7 @@ struct CoreContext: Sendable {
     let dataDir: URL
     let logger: Logger
 
-    var groups: ModelGroupService { ModelGroupService(store: store) }
+    var groups: ModelGroupService { ModelGroupService(store: store, settings: settings) }
     var tasks: TaskService { TaskService(store: store) }
     var models: ModelRepository { ModelRepository(store: store) }
     var downloader: ArtifactDownloader { ArtifactDownloader(scratchDir: dataDir.appendingPathComponent("tmp"), logger: logger) }

@@ -80,4 +80,40 @@ import Testing
             #expect(try await client.count("model_groups") == 1)
         }
     }
+
+    @Test func accessFieldsAreValidatedAndStoredWhenAccessControlIsOn() async throws {
+        try await withServer { client, _, _ in
+            try await client.setPersistent(["plugins.ml_commons.model_access_control_enabled": true])
+            let privateGroup = try await client.expect(200, "POST", "/_plugins/_ml/model_groups/_register", ["name": "p"])
+            #expect(try await client.expect(200, "GET", "/_plugins/_ml/model_groups/\(privateGroup["model_group_id"]!.stringValue!)")["access"] == "private")
+
+            let restricted = try await client.expect(200, "POST", "/_plugins/_ml/model_groups/_register",
+                                                     ["name": "r", "access_mode": "RESTRICTED", "backend_roles": ["IT", "HR"]])
+            let restrictedID = try #require(restricted["model_group_id"]?.stringValue)
+            let stored = try await client.expect(200, "GET", "/_plugins/_ml/model_groups/\(restrictedID)")
+            #expect(stored.objectValue?.keys == ["name", "latest_version", "backend_roles", "access", "created_time", "last_updated_time"])
+            #expect(stored["backend_roles"] == ["IT", "HR"])
+            #expect(stored["access"] == "restricted")
+
+            let refusals: [(JSON, String)] = [
+                (["name": "a", "access_mode": "public", "backend_roles": ["IT"]], "You can specify backend roles only for a model group with the restricted access mode."),
+                (["name": "b", "access_mode": "restricted"], "You must specify one or more backend roles or add all backend roles to register a restricted model group."),
+                (["name": "c", "backend_roles": ["IT"], "add_all_backend_roles": true], "You cannot specify backend roles and add all backend roles at the same time."),
+            ]
+            for (body, message) in refusals {
+                let reply = try await client.send("POST", "/_plugins/_ml/model_groups/_register", json: body)
+                #expect(reply.status == 400)
+                #expect(try reply.json["error"]?["reason"] == .string(message))
+            }
+
+            try await client.expect(200, "PUT", "/_plugins/_ml/model_groups/\(restrictedID)", ["access_mode": "public"])
+            let opened = try await client.expect(200, "GET", "/_plugins/_ml/model_groups/\(restrictedID)")
+            #expect(opened["access"] == "public")
+            #expect(opened["backend_roles"] == nil)
+            try await client.expect(200, "PUT", "/_plugins/_ml/model_groups/\(restrictedID)", ["backend_roles": ["Ops"]])
+            let closed = try await client.expect(200, "GET", "/_plugins/_ml/model_groups/\(restrictedID)")
+            #expect(closed["access"] == "restricted")
+            #expect(closed["backend_roles"] == ["Ops"])
+        }
+    }
 }

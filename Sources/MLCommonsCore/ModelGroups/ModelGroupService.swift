@@ -2,43 +2,37 @@ import OrderedJSON
 import Storage
 
 /// Model groups: named, versioned containers of models (§1 of the API reference).
-/// There is no security plugin here, so access control is always off: groups are `public` and
-/// access fields in requests are refused with ML Commons' message.
 public struct ModelGroupService: Sendable {
     let store: any DocumentStore
+    let settings: ClusterSettings
 
-    static let accessFieldsRefusal = "You cannot specify model access control parameters because the Security plugin or model access control is disabled on your cluster."
-    static let accessFields = ["access_mode", "backend_roles", "add_all_backend_roles"]
+    func accessControlEnabled() async throws -> Bool {
+        try await settings.current().bool(MLSettings.modelAccessControl)
+    }
 
     public func register(_ body: JSON?) async throws -> JSON {
         guard let body = body?.objectValue, !body.isEmpty else { throw MLError.parse("Model group request has empty body") }
         guard let name = body["name"]?.stringValue, !name.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw MLError.illegalArgument("model group name must not be null or blank")
         }
-        try Self.refuseAccessFields(body)
+        let access = try GroupAccess.forNewGroup(body, controlEnabled: try await accessControlEnabled())
         let id = try body["model_group_id"]?.stringValue.map { id in
             try Identifiers.validateCustomID(id, label: "model_group_id")
             return id
         }
-        let groupID = try await create(name: name, description: body["description"]?.stringValue, id: id)
+        let groupID = try await create(name: name, description: body["description"]?.stringValue, access: access, id: id)
         return ["model_group_id": .string(groupID), "status": "CREATED"]
     }
 
-    static func refuseAccessFields(_ body: JSONObject) throws {
-        if accessFields.contains(where: { body[$0] != nil && body[$0] != .null }) {
-            throw MLError.illegalArgument(accessFieldsRefusal)
-        }
-    }
-
     /// Creates a group; the store's unique constraint on `name` makes concurrent creations safe.
-    func create(name: String, description: String?, id customID: String? = nil) async throws -> String {
+    func create(name: String, description: String?, access: GroupAccess, id customID: String? = nil) async throws -> String {
         let id = customID ?? Identifiers.newID()
         let now = nowMillis()
         var source: JSONObject = ["name": .string(name), "latest_version": 0]
         if let description { source["description"] = .string(description) }
-        source["access"] = "public"
         source["created_time"] = .int(now)
         source["last_updated_time"] = .int(now)
+        source = access.write(into: source)
         do {
             try await store.put(index: Indices.modelGroup, id: id, source: source, condition: .mustNotExist)
         } catch StoreError.uniqueViolation(_, _, _, let existing) {
@@ -63,12 +57,15 @@ public struct ModelGroupService: Sendable {
 
     public func update(_ id: String, body: JSON?) async throws -> JSON {
         guard let body = body?.objectValue, !body.isEmpty else { throw MLError.parse("Model group update request has empty body") }
-        try Self.refuseAccessFields(body)
+        let controlEnabled = try await accessControlEnabled()
         for attempt in 0..<10 {
             guard let document = try await store.get(index: Indices.modelGroup, id: id) else {
                 throw MLError.status(404, "Failed to find model group with the provided model group id: \(id)")
             }
             var source = document.source
+            if let access = try GroupAccess.updated(body, current: GroupAccess(stored: source), controlEnabled: controlEnabled) {
+                source = access.write(into: source)
+            }
             if let name = body["name"]?.stringValue, !name.trimmingCharacters(in: .whitespaces).isEmpty { source["name"] = .string(name) }
             if let description = body["description"]?.stringValue, !description.trimmingCharacters(in: .whitespaces).isEmpty {
                 source["description"] = .string(description)

@@ -16,11 +16,14 @@ struct RegisterModelInput: Sendable {
     var sizeInBytes: Int64?
     /// Stored as given: `is_enabled`, `rate_limiter`, `deploy_setting`, `guardrails`, `interface`.
     var passthrough: JSONObject
+    /// `access_mode`, `backend_roles`, `add_all_backend_roles`: used only if a new group is created.
+    var groupAccessRequest: JSONObject
+    var groupAccess = GroupAccess.everyone
 
     static let passthroughFields = ["is_enabled", "rate_limiter", "deploy_setting", "guardrails", "interface"]
 
     /// Parses and checks the fields every register variant needs.
-    static func parse(_ body: JSON?, meta: Bool) throws -> RegisterModelInput {
+    static func parse(_ body: JSON?, meta: Bool, settings: EffectiveSettings) throws -> RegisterModelInput {
         guard let object = body?.objectValue, !object.isEmpty else {
             throw MLError.parse(meta ? "Model meta request has empty body" : "Model register request has empty body")
         }
@@ -32,7 +35,6 @@ struct RegisterModelInput: Sendable {
         if function == .remote {
             throw MLError.illegalArgument("Remote models (function_name: remote) are not supported by this server yet")
         }
-        try ModelGroupService.refuseAccessFields(object)
         guard let formatText = object["model_format"]?.stringValue else { throw MLError.illegalArgument("model format is null") }
         guard let format = ModelFormat(parsing: formatText) else {
             throw MLError.illegalArgument("Wrong model format: \(formatText); expected TORCH_SCRIPT or ONNX")
@@ -44,8 +46,10 @@ struct RegisterModelInput: Sendable {
             modelConfig: nil, customModelID: object["model_id"]?.stringValue,
             totalChunks: object["total_chunks"]?.intValue.map { Int($0) },
             sizeInBytes: object["model_content_size_in_bytes"]?.intValue,
-            passthrough: JSONObject(passthroughFields.compactMap { key in object[key].map { (key: key, value: $0) } }))
+            passthrough: JSONObject(passthroughFields.compactMap { key in object[key].map { (key: key, value: $0) } }),
+            groupAccessRequest: JSONObject(GroupAccess.fields.compactMap { key in object[key].map { (key: key, value: $0) } }))
         if let id = input.customModelID { try Identifiers.validateCustomID(id, label: "model_id") }
+        input.groupAccess = try GroupAccess.forNewGroup(input.groupAccessRequest, controlEnabled: settings.bool(MLSettings.modelAccessControl))
         if let config = object["model_config"], !config.isNull {
             input.modelConfig = try ModelConfig.normalize(config, function: function)
         } else if (input.url != nil || meta) && !function.isSparse {

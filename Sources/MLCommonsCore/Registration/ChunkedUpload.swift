@@ -18,13 +18,13 @@ struct ChunkedUpload: Sendable {
     func registerMeta(_ body: JSON?) async throws -> JSON {
         let settings = try await context.settings.current()
         try requireLocalFileUploads(settings)
-        let input = try RegisterModelInput.parse(body, meta: true)
+        let input = try RegisterModelInput.parse(body, meta: true, settings: settings)
         try registration.checkLocalModelsEnabled(settings)
         if let groupID = input.modelGroupID, try await context.store.get(index: Indices.modelGroup, id: groupID) == nil {
             throw MLError.resourceNotFound("Fail to find model group")
         }
-        let claim = try await GroupClaim.claim(groupID: input.modelGroupID, modelName: input.name,
-                                               description: input.description, groups: context.groups)
+        let claim = try await GroupClaim.claim(groupID: input.modelGroupID, modelName: input.name, description: input.description,
+                                               access: input.groupAccess, groups: context.groups)
         let id = input.customModelID ?? Identifiers.newID()
         var meta = registration.metaDocument(input, claim: claim, state: .registering)
         meta["model_content_hash_value"] = input.hash.map(JSON.string)

@@ -9,7 +9,8 @@ struct GroupClaim: Sendable {
     let createdForModel: Bool
 
     /// Joins the named group, or the group named after the model, creating it when there is none.
-    static func claim(groupID: String?, modelName: String, description: String?, groups: ModelGroupService) async throws -> GroupClaim {
+    static func claim(groupID: String?, modelName: String, description: String?, access: GroupAccess,
+                      groups: ModelGroupService) async throws -> GroupClaim {
         if let groupID {
             return GroupClaim(groupID: groupID, version: try await groups.takeNextVersion(of: groupID), createdForModel: false)
         }
@@ -18,7 +19,7 @@ struct GroupClaim: Sendable {
                 return GroupClaim(groupID: existing.id, version: try await groups.takeNextVersion(of: existing.id), createdForModel: false)
             }
             do {
-                let id = try await groups.create(name: modelName, description: description)
+                let id = try await groups.create(name: modelName, description: description, access: access)
                 return GroupClaim(groupID: id, version: try await groups.takeNextVersion(of: id), createdForModel: true)
             } catch let error as MLError where error.status == 400 {
                 continue  // created by a concurrent registration: join it

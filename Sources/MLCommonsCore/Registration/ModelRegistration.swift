@@ -18,8 +18,8 @@ struct ModelRegistration: Sendable {
     static let chunkSize = 10_000_000
 
     func register(_ body: JSON?, deploy: Bool) async throws -> JSON {
-        let input = try RegisterModelInput.parse(body, meta: false)
         let settings = try await context.settings.current()
+        let input = try RegisterModelInput.parse(body, meta: false, settings: settings)
         try checkLocalModelsEnabled(settings)
         if let url = input.url { try checkCustomURL(url, settings: settings) }
         try ResourceGuard.check(settings, dataDir: context.dataDir)
@@ -98,8 +98,8 @@ struct ModelRegistration: Sendable {
                 throw MLError.illegalArgument(error.message)
             }
 
-            claim = try await GroupClaim.claim(groupID: input.modelGroupID, modelName: input.name,
-                                               description: input.description, groups: context.groups)
+            claim = try await GroupClaim.claim(groupID: input.modelGroupID, modelName: input.name, description: input.description,
+                                               access: input.groupAccess, groups: context.groups)
             let id = input.customModelID ?? Identifiers.newID()
             modelID = id
             try await context.store.put(index: Indices.registrationJournal, id: taskID,

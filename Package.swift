@@ -31,6 +31,7 @@ let package = Package(
         ], swiftSettings: strict),
         // Native inference engine (tokenizers, model readers, kernels). Depends on nothing above it.
         .target(name: "Inference", dependencies: [
+            "OrderedJSON",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], swiftSettings: strict),
         // Remote models behind HTTP connectors.

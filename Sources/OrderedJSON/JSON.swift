@@ -19,6 +19,9 @@ public struct JSONObject: Sendable, Equatable, Sequence {
         for (key, value) in entries { self[key] = value }
     }
 
+    /// Entries whose keys are known to be distinct (the parser checks), taken as they are.
+    init(uniqueEntries: [(key: String, value: JSON)]) { entries = uniqueEntries }
+
     public var keys: [String] { entries.map(\.key) }
     public var isEmpty: Bool { entries.isEmpty }
     public var count: Int { entries.count }

@@ -103,9 +103,11 @@ struct JSONParser {
         try enter()
         defer { depth -= 1 }
         index += 1
-        var object = JSONObject()
+        // Large objects (a tokenizer's vocabulary) are common: collect entries, check duplicates by set.
+        var entries: [(key: String, value: JSON)] = []
+        var seen = Set<String>()
         skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(object) }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(JSONObject()) }
         while true {
             skipWhitespace()
             guard index < bytes.count else { throw error("Unexpected end-of-input: expected close marker for Object") }
@@ -114,7 +116,7 @@ struct JSONParser {
             }
             let keyStart = index
             let key = try parseString()
-            if object[key] != nil {
+            if !seen.insert(key).inserted {
                 index = keyStart
                 throw error("Duplicate field '\(key)'")
             }
@@ -125,11 +127,11 @@ struct JSONParser {
                     : "Unexpected end-of-input: was expecting a colon")
             }
             index += 1
-            object[key] = try parseValue()
+            entries.append((key, try parseValue()))
             skipWhitespace()
             guard index < bytes.count else { throw error("Unexpected end-of-input: expected close marker for Object") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(object) }
+            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(JSONObject(uniqueEntries: entries)) }
             throw error("Unexpected character (\(describe(bytes[index]))): was expecting comma to separate Object entries")
         }
     }

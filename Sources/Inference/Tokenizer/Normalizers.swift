@@ -1,0 +1,165 @@
+import Foundation
+import OrderedJSON
+
+/// A `tokenizer.json` normalizer.
+protocol Normalizer: Sendable {
+    func normalize(_ text: String) -> String
+}
+
+enum Normalizers {
+    static func make(_ json: JSON) throws -> any Normalizer {
+        let type = json["type"]?.stringValue ?? ""
+        switch type {
+        case "BertNormalizer":
+            let lowercase = json["lowercase"]?.boolValue ?? true
+            return BertNormalizer(cleanText: json["clean_text"]?.boolValue ?? true,
+                                  handleChineseChars: json["handle_chinese_chars"]?.boolValue ?? true,
+                                  stripAccents: json["strip_accents"]?.boolValue ?? lowercase, lowercase: lowercase)
+        case "Lowercase": return Lowercase()
+        case "NFD", "NFKD", "NFC", "NFKC": return UnicodeForm(form: type)
+        case "StripAccents": return StripAccents()
+        case "Strip": return Strip(left: json["strip_left"]?.boolValue ?? true, right: json["strip_right"]?.boolValue ?? true)
+        case "Prepend": return Prepend(prefix: json["prepend"]?.stringValue ?? "")
+        case "Replace":
+            guard let pattern = json["pattern"]?["String"]?.stringValue else {
+                throw TokenizerError("Replace normalizers with a regex pattern are not supported yet")
+            }
+            return Replace(pattern: pattern, content: json["content"]?.stringValue ?? "")
+        case "Sequence":
+            return NormalizerSequence(steps: try (json["normalizers"]?.arrayValue ?? []).map(make))
+        default:
+            throw TokenizerError("unsupported normalizer type '\(type)'")
+        }
+    }
+}
+
+/// BERT's normalizer: clean control characters and white space, isolate CJK ideographs, strip
+/// accents (NFD, then drop non-spacing marks), lower-case — in that order, as `tokenizers` does.
+struct BertNormalizer: Normalizer {
+    let cleanText: Bool
+    let handleChineseChars: Bool
+    let stripAccents: Bool
+    let lowercase: Bool
+
+    func normalize(_ text: String) -> String {
+        var scalars = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if cleanText {
+                if scalar.value == 0 || scalar.value == 0xFFFD || CharacterClass.isControl(scalar) { continue }
+                if CharacterClass.isWhitespace(scalar) { scalars.append(" "); continue }
+            }
+            if handleChineseChars && CharacterClass.isCJKIdeograph(scalar) {
+                scalars.append(" ")
+                scalars.append(scalar)
+                scalars.append(" ")
+            } else {
+                scalars.append(scalar)
+            }
+        }
+        var result = String(scalars)
+        if stripAccents { result = StripAccents().normalize(result.decomposedStringWithCanonicalMapping) }
+        if lowercase { result = Lowercase().normalize(result) }
+        return result
+    }
+}
+
+/// Per-character full lower-case mapping (context-free, like Rust's `char::to_lowercase`).
+struct Lowercase: Normalizer {
+    func normalize(_ text: String) -> String {
+        var result = ""
+        result.unicodeScalars.reserveCapacity(text.unicodeScalars.count)
+        for scalar in text.unicodeScalars {
+            if scalar.isASCII {
+                result.unicodeScalars.append(scalar.value >= 65 && scalar.value <= 90 ? Unicode.Scalar(scalar.value + 32)! : scalar)
+            } else {
+                result.unicodeScalars.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars)
+            }
+        }
+        return result
+    }
+}
+
+struct StripAccents: Normalizer {
+    func normalize(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.properties.generalCategory != .nonspacingMark }))
+    }
+}
+
+struct UnicodeForm: Normalizer {
+    let form: String
+    func normalize(_ text: String) -> String {
+        switch form {
+        case "NFD": return text.decomposedStringWithCanonicalMapping
+        case "NFKD": return text.decomposedStringWithCompatibilityMapping
+        case "NFC": return text.precomposedStringWithCanonicalMapping
+        default: return text.precomposedStringWithCompatibilityMapping
+        }
+    }
+}
+
+struct Strip: Normalizer {
+    let left: Bool
+    let right: Bool
+    func normalize(_ text: String) -> String {
+        var scalars = Substring(text).unicodeScalars
+        if left { while let first = scalars.first, CharacterClass.isWhitespace(first) { scalars.removeFirst() } }
+        if right { while let last = scalars.last, CharacterClass.isWhitespace(last) { scalars.removeLast() } }
+        return String(scalars)
+    }
+}
+
+struct Prepend: Normalizer {
+    let prefix: String
+    func normalize(_ text: String) -> String { text.isEmpty ? text : prefix + text }
+}
+
+struct Replace: Normalizer {
+    let pattern: String
+    let content: String
+    func normalize(_ text: String) -> String {
+        pattern.isEmpty ? text : text.replacingOccurrences(of: pattern, with: content)
+    }
+}
+
+struct NormalizerSequence: Normalizer {
+    let steps: [any Normalizer]
+    func normalize(_ text: String) -> String { steps.reduce(text) { $1.normalize($0) } }
+}
+
+/// Character classes as `tokenizers` (Rust) defines them.
+enum CharacterClass {
+    /// `\t`, `\n`, `\r` and the Unicode White_Space property.
+    static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
+        scalar == "\t" || scalar == "\n" || scalar == "\r" || scalar.properties.isWhitespace
+    }
+
+    /// General category C* (except `\t`, `\n`, `\r`).
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar == "\t" || scalar == "\n" || scalar == "\r" { return false }
+        switch scalar.properties.generalCategory {
+        case .control, .format, .unassigned, .privateUse, .surrogate: return true
+        default: return false
+        }
+    }
+
+    /// ASCII punctuation (symbols included) or Unicode category P*.
+    static func isPunctuation(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII {
+            let v = scalar.value
+            return (33...47).contains(v) || (58...64).contains(v) || (91...96).contains(v) || (123...126).contains(v)
+        }
+        switch scalar.properties.generalCategory {
+        case .connectorPunctuation, .dashPunctuation, .closePunctuation, .finalPunctuation, .initialPunctuation,
+             .otherPunctuation, .openPunctuation: return true
+        default: return false
+        }
+    }
+
+    static func isCJKIdeograph(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x4E00...0x9FFF, 0x3400...0x4DBF, 0x20000...0x2A6DF, 0x2A700...0x2B73F, 0x2B740...0x2B81F,
+             0x2B920...0x2CEAF, 0xF900...0xFAFF, 0x2F800...0x2FA1F: return true
+        default: return false
+        }
+    }
+}

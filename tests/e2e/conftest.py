@@ -1,0 +1,121 @@
+"""Fixtures for end-to-end tests: the real `mlcommons` binary and a loopback artifact mirror."""
+
+import hashlib
+import http.server
+import io
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import zipfile
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+MINILM = "huggingface/sentence-transformers/all-MiniLM-L6-v2"
+
+
+def binary() -> str:
+    return os.environ.get("MLCOMMONS_BINARY", str(REPO / ".build" / "debug" / "mlcommons"))
+
+
+class Server:
+    """`mlcommons serve` on a free loopback port with its own data dir."""
+
+    def __init__(self, data_dir: pathlib.Path, artifacts_url: str):
+        self.data_dir = data_dir
+        self.artifacts_url = artifacts_url
+        self.log_path = data_dir.parent / (data_dir.name + ".log")
+        self.process = None
+        self.port = None
+
+    def start(self):
+        port_file = self.data_dir / "http.port"
+        if port_file.exists():
+            port_file.unlink()
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [binary(), "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(self.data_dir),
+             "--artifacts-url", self.artifacts_url],
+            stdout=log, stderr=log)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if port_file.exists() and port_file.read_text().strip():
+                self.port = int(port_file.read_text())
+                return
+            if self.process.poll() is not None:
+                raise RuntimeError("server exited at start-up:\n" + self.log_path.read_text())
+            time.sleep(0.05)
+        raise RuntimeError("server did not start:\n" + self.log_path.read_text())
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class Mirror:
+    """A real loopback HTTP server laid out like artifacts.opensearch.org/models/ml-models."""
+
+    def __init__(self, root: pathlib.Path):
+        self.root = root
+        handler = lambda *args, **kwargs: http.server.SimpleHTTPRequestHandler(*args, directory=str(root), **kwargs)
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.RequestHandlerClass.log_message = lambda *args: None
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/models/ml-models"
+
+    def publish(self, name: str, version: str, fmt: str) -> str:
+        """Publishes a TorchScript-shaped zip and its config.json; returns the zip's SHA-256."""
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("all-MiniLM-L6-v2.pt", os.urandom(4096))
+            archive.writestr("tokenizer.json", json.dumps({"version": "1.0", "model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}}))
+        data = buffer.getvalue()
+        digest = hashlib.sha256(data).hexdigest()
+        folder = self.root / "models" / "ml-models" / name / version / fmt.lower()
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = "_".join(name.split("/")[1:])
+        (folder / f"{stem}-{version}-{fmt.lower()}.zip").write_bytes(data)
+        (folder / "config.json").write_text(json.dumps({
+            "name": name, "version": version, "model_format": fmt.upper(), "function_name": "TEXT_EMBEDDING",
+            "model_content_size_in_bytes": len(data), "model_content_hash_value": digest,
+            "model_config": {"model_type": "bert", "embedding_dimension": 384, "framework_type": "sentence_transformers",
+                             "pooling_mode": "MEAN", "normalize_result": True, "all_config": "{}"},
+        }))
+        return digest
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def mirror():
+    with tempfile.TemporaryDirectory() as directory:
+        m = Mirror(pathlib.Path(directory))
+        yield m
+        m.close()
+
+
+@pytest.fixture
+def server(mirror):
+    with tempfile.TemporaryDirectory() as directory:
+        s = Server(pathlib.Path(directory) / "data", mirror.base_url)
+        s.start()
+        try:
+            yield s
+        finally:
+            s.stop()

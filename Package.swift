@@ -29,9 +29,11 @@ let package = Package(
             .product(name: "SQLiteNIO", package: "sqlite-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
+        // OpenBLAS (Debian `libopenblas-dev`) for matrix products.
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         // Native inference engine (tokenizers, model readers, kernels). Depends on nothing above it.
         .target(name: "Inference", dependencies: [
-            "OrderedJSON",
+            "OrderedJSON", "COpenBLAS",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], swiftSettings: strict),
         // Remote models behind HTTP connectors.

@@ -1,0 +1,89 @@
+import COpenBLAS
+import Foundation
+import OrderedJSON
+
+/// A dense sentence-embedding model: tokenizer, encoder, pooling and optional normalization.
+public final class TextEmbedder: NativeModel, @unchecked Sendable {
+    public let tokenizer: Tokenizer
+    public let encoder: BertEncoder
+    public let pooling: PoolingMode
+    public let normalize: Bool
+    /// Longest input in tokens, special tokens included.
+    public let maxLength: Int
+
+    public var dimension: Int { encoder.config.hiddenSize }
+    public var residentBytes: Int { encoder.parameterCount * MemoryLayout<Float>.size }
+
+    init(tokenizer: Tokenizer, encoder: BertEncoder, pooling: PoolingMode, normalize: Bool, maxLength: Int) {
+        self.tokenizer = tokenizer
+        self.encoder = encoder
+        self.pooling = pooling
+        self.normalize = normalize
+        self.maxLength = maxLength
+    }
+
+    /// Loads a Hugging Face / sentence-transformers folder: `config.json`, `model.safetensors`,
+    /// `tokenizer.json`, and when present `modules.json` with its Pooling and Normalize modules.
+    /// `pooling` and `normalize` override what the folder says.
+    public static func load(folder: URL, pooling: PoolingMode? = nil, normalize: Bool? = nil) throws -> TextEmbedder {
+        func json(_ name: String) throws -> JSON? {
+            let url = folder.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+            return try JSON.parse(Data(contentsOf: url))
+        }
+        guard let configJSON = try json("config.json") else { throw WeightError("\(folder.path) has no config.json") }
+        let config = try EncoderConfig(json: configJSON)
+        guard ["bert"].contains(config.modelType) else {
+            throw WeightError("model_type \(config.modelType) is not supported yet (supported: bert)")
+        }
+        let tokenizerURL = folder.appendingPathComponent("tokenizer.json")
+        guard FileManager.default.fileExists(atPath: tokenizerURL.path) else { throw WeightError("\(folder.path) has no tokenizer.json") }
+        let tokenizer = try Tokenizer.load(contentsOf: tokenizerURL)
+        let weightsURL = folder.appendingPathComponent("model.safetensors")
+        guard FileManager.default.fileExists(atPath: weightsURL.path) else { throw WeightError("\(folder.path) has no model.safetensors") }
+        let encoder = try BertEncoder(config: config, weights: Safetensors.read(weightsURL))
+
+        let modules = try json("modules.json")?.arrayValue ?? []
+        var folderPooling: PoolingMode?
+        var folderNormalize = false
+        for module in modules {
+            let type = module["type"]?.stringValue ?? ""
+            if type.hasSuffix(".Pooling"), let path = module["path"]?.stringValue {
+                folderPooling = try json(path + "/config.json").flatMap(Self.poolingMode)
+            }
+            if type.hasSuffix(".Normalize") { folderNormalize = true }
+        }
+        let sentenceConfig = try json("sentence_bert_config.json")
+        let maxLength = min(Int(sentenceConfig?["max_seq_length"]?.intValue ?? Int64(tokenizer.truncationLength ?? config.maxPositions)),
+                            config.maxPositions)
+        return TextEmbedder(tokenizer: tokenizer, encoder: encoder, pooling: pooling ?? folderPooling ?? .mean,
+                            normalize: normalize ?? folderNormalize, maxLength: maxLength)
+    }
+
+    /// sentence-transformers' Pooling config: the first mode flag that is on.
+    static func poolingMode(_ config: JSON) -> PoolingMode? {
+        let flags: [(String, PoolingMode)] = [
+            ("pooling_mode_cls_token", .cls), ("pooling_mode_max_tokens", .max), ("pooling_mode_mean_sqrt_len_tokens", .meanSqrtLen),
+            ("pooling_mode_weightedmean_tokens", .weightedMean), ("pooling_mode_mean_tokens", .mean),
+        ]
+        return flags.first { config[$0.0]?.boolValue == true }?.1
+    }
+
+    /// One embedding per text; each text is encoded on its own, so results do not depend on batching.
+    public func embed(_ texts: [String]) throws -> [[Float]] {
+        try texts.map { text in
+            let encoding = tokenizer.encode(text, maxLength: maxLength)
+            let tokens = try encoder.forward(ids: encoding.ids, typeIDs: encoding.typeIDs)
+            let pooled = pooling.pool(tokens, length: encoding.ids.count, width: dimension)
+            return normalize ? VectorMath.normalized(pooled) : pooled
+        }
+    }
+}
+
+extension BertEncoder {
+    var parameterCount: Int {
+        wordEmbeddings.count + positionEmbeddings.count + tokenTypeEmbeddings.count + layers.reduce(0) { total, layer in
+            total + layer.qkvWeight.count + layer.attentionOutWeight.count + layer.intermediateWeight.count + layer.outputWeight.count
+        }
+    }
+}

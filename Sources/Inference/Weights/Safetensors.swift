@@ -1,0 +1,77 @@
+import Foundation
+import OrderedJSON
+
+/// A named float32 tensor (weights are widened to float32 when stored narrower).
+public struct Tensor: Sendable {
+    public let shape: [Int]
+    public let values: [Float]
+
+    public var count: Int { values.count }
+
+    public init(shape: [Int], values: [Float]) {
+        self.shape = shape
+        self.values = values
+    }
+}
+
+public struct WeightError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Reads a `model.safetensors` file: an 8-byte little-endian header length, a JSON header naming
+/// each tensor's dtype, shape and byte range, then the raw data. The file is memory-mapped.
+public enum Safetensors {
+    public static func read(_ url: URL) throws -> [String: Tensor] {
+        let data = try Data(contentsOf: url, options: .alwaysMapped)
+        guard data.count >= 8 else { throw WeightError("\(url.lastPathComponent) is too short for a safetensors file") }
+        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard headerLength <= UInt64(data.count - 8) else { throw WeightError("\(url.lastPathComponent): header length \(headerLength) exceeds the file") }
+        let body = 8 + Int(headerLength)
+        let header: JSON
+        do { header = try JSON.parse(data[8..<body]) } catch { throw WeightError("\(url.lastPathComponent): header is not JSON: \(error)") }
+        var tensors: [String: Tensor] = [:]
+        for (name, entry) in header.objectValue ?? [:] where name != "__metadata__" {
+            guard let dtype = entry["dtype"]?.stringValue,
+                  let shape = entry["shape"]?.arrayValue?.compactMap({ $0.intValue.map(Int.init) }),
+                  let offsets = entry["data_offsets"]?.arrayValue?.compactMap({ $0.intValue.map(Int.init) }), offsets.count == 2 else {
+                throw WeightError("\(url.lastPathComponent): tensor \(name) has a malformed header entry")
+            }
+            let start = body + offsets[0], end = body + offsets[1]
+            guard offsets[0] <= offsets[1], end <= data.count else {
+                throw WeightError("\(url.lastPathComponent): tensor \(name) is truncated (needs bytes up to \(end), file has \(data.count))")
+            }
+            // Integer buffers (`position_ids`) are not weights; the encoders never read them.
+            guard ["F32", "F16", "BF16"].contains(dtype) else { continue }
+            let count = shape.reduce(1, *)
+            tensors[name] = Tensor(shape: shape, values: try FloatDecoding.decode(data[start..<end], dtype: dtype, count: count, name: name))
+        }
+        return tensors
+    }
+}
+
+/// Little-endian float32 / float16 / bfloat16 bytes to float32.
+enum FloatDecoding {
+    static func decode(_ bytes: Data, dtype: String, count: Int, name: String) throws -> [Float] {
+        let width: Int
+        switch dtype {
+        case "F32": width = 4
+        case "F16", "BF16": width = 2
+        default: throw WeightError("tensor \(name) has dtype \(dtype); only F32, F16 and BF16 weights are supported")
+        }
+        guard bytes.count == count * width else {
+            throw WeightError("tensor \(name): \(bytes.count) bytes for \(count) \(dtype) values")
+        }
+        return bytes.withUnsafeBytes { raw -> [Float] in
+            switch dtype {
+            case "F32":
+                return (0..<count).map { Float(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self).littleEndian) }
+            case "F16":
+                return (0..<count).map { Float(Float16(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self).littleEndian)) }
+            default:
+                return (0..<count).map { Float(bitPattern: UInt32(raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self).littleEndian) << 16) }
+            }
+        }
+    }
+}

@@ -55,7 +55,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .executableTarget(name: "mlcommons", dependencies: [
-            "MLCommonsServer", "MLCommonsCore",
+            "MLCommonsServer", "MLCommonsCore", "Inference", "OrderedJSON",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),

@@ -9,7 +9,7 @@ struct MLCommonsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mlcommons",
         abstract: "A model server that speaks the OpenSearch ML Commons REST API.",
-        subcommands: [Serve.self],
+        subcommands: [Serve.self, Tokenize.self, Embed.self],
         defaultSubcommand: Serve.self)
 }
 

@@ -65,7 +65,9 @@ let package = Package(
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference", "OrderedJSON"],
+        .testTarget(name: "InferenceTests", dependencies: [
+            "Inference", "OrderedJSON", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "OrderedJSON"], swiftSettings: strict),
         .testTarget(name: "ServerTests", dependencies: [

@@ -14,20 +14,25 @@ public protocol NativeModel: Sendable {
 
 /// The native engine's entry point: turns a model artifact into a `NativeModel`.
 ///
-/// The readers and architectures land with the native-engine work; until then this engine knows
-/// no model format and refuses every load with an error that says so, so that no caller can report
-/// a deployment that did not happen.
+/// Loadable today: TorchScript artifacts of BERT-family text-embedding models. Everything else is
+/// refused with an error that says what is missing, so no caller can report a deployment that did
+/// not happen.
 public struct NativeEngine: Sendable {
-    /// Formats this build can load.
-    public static let loadableFormats: [ArtifactFormat] = []
-
     public init() {}
 
-    public func load(artifact: URL, format: ArtifactFormat, functionName: String) throws -> any NativeModel {
-        guard NativeEngine.loadableFormats.contains(format) else {
-            let known = NativeEngine.loadableFormats.map(\.rawValue)
-            throw InferenceError("The native inference engine cannot load \(format.rawValue) models yet (loadable formats: \(known.isEmpty ? "none" : known.joined(separator: ", "))); model function \(functionName) was not deployed")
+    public func load(artifact: URL, format: ArtifactFormat, functionName: String, options: ModelOptions) throws -> any NativeModel {
+        guard functionName == "TEXT_EMBEDDING" else {
+            throw InferenceError("The native inference engine cannot load \(functionName) models yet (loadable: TEXT_EMBEDDING)")
         }
-        throw InferenceError("unreachable: no loader for \(format.rawValue)")
+        guard format == .torchScript else {
+            throw InferenceError("The native inference engine cannot load \(format.rawValue) models yet (loadable: TORCH_SCRIPT)")
+        }
+        do {
+            return try ArtifactLoader.loadTextEmbedder(zip: artifact, format: format, options: options)
+        } catch let error as WeightError {
+            throw InferenceError("Cannot load the \(format.rawValue) model: \(error.message)")
+        } catch let error as TokenizerError {
+            throw InferenceError("Cannot load the model's tokenizer: \(error.message)")
+        }
     }
 }

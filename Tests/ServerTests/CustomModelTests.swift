@@ -45,7 +45,7 @@ import Testing
             // failure is the engine's refusal.
             let deploy = try await client.expect(200, "POST", "/_plugins/_ml/models/\(modelID)/_load")
             let deployTask = try await client.waitForTask(try #require(deploy["task_id"]?.stringValue))
-            #expect(deployTask["error"]?.stringValue?.contains("cannot load TORCH_SCRIPT") == true)
+            #expect(deployTask["error"]?.stringValue?.contains("Cannot load the TORCH_SCRIPT model: the model file is not a TorchScript zip archive") == true)
         }
     }
 
@@ -139,7 +139,7 @@ import Testing
 
             // Deploy reassembles and checks the hash: right content reaches the engine.
             let good = try await client.waitForTask(try #require(try await client.expect(200, "POST", "/_plugins/_ml/models/\(modelID)/_deploy")["task_id"]?.stringValue))
-            #expect(good["error"]?.stringValue?.contains("cannot load TORCH_SCRIPT") == true)
+            #expect(good["error"]?.stringValue?.contains("Cannot load the TORCH_SCRIPT model: the model file is not a TorchScript zip archive") == true)
 
             // A chunk replaced with other bytes: deploy fails naming both hashes.
             try await client.send("POST", "/_plugins/_ml/models/\(modelID)/upload_chunk/0", body: Array(Fixtures.filler(parts[0].count, seed: 99)))

@@ -72,7 +72,7 @@ struct Deployment: Sendable {
                 let artifact = try await reassemble(document)
                 logger.info("deploy task \(taskID): loading model \(modelID) into the inference engine")
                 let request = ModelLoadRequest(
-                    modelID: modelID, artifact: artifact,
+                    modelID: modelID, name: document.source["name"]?.stringValue ?? "", artifact: artifact,
                     format: document.source["model_format"]?.stringValue.flatMap(ModelFormat.init(parsing:)) ?? .torchScript,
                     function: document.source["algorithm"]?.stringValue.flatMap(FunctionName.init(parsing:)) ?? .textEmbedding,
                     modelConfig: document.source["model_config"])

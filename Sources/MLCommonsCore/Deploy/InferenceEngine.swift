@@ -5,6 +5,7 @@ import OrderedJSON
 /// What deploy hands to an inference engine: the verified artifact and what the model says of itself.
 public struct ModelLoadRequest: Sendable {
     public let modelID: String
+    public let name: String
     public let artifact: URL
     public let format: ModelFormat
     public let function: FunctionName
@@ -35,9 +36,21 @@ public struct NativeInferenceEngine: InferenceEngine {
     public func load(_ request: ModelLoadRequest) async throws -> any LoadedModel {
         let format: ArtifactFormat = request.format == .onnx ? .onnx : .torchScript
         do {
-            return Loaded(model: try engine.load(artifact: request.artifact, format: format, functionName: request.function.rawValue))
+            return Loaded(model: try engine.load(artifact: request.artifact, format: format, functionName: request.function.rawValue,
+                                                 options: Self.options(for: request)))
         } catch let error as InferenceError {
             throw MLError.generic(error.message)
         }
+    }
+
+    /// What `model_config` says (the HF config in `all_config`, pooling, normalization), with the
+    /// pretrained catalog's pooling as the last resort.
+    static func options(for request: ModelLoadRequest) -> ModelOptions {
+        let config = request.modelConfig
+        let catalog = PretrainedCatalog.find(name: request.name)
+        return ModelOptions(
+            encoderConfig: config?["all_config"]?.stringValue.flatMap { try? JSON.parse($0) },
+            pooling: (config?["pooling_mode"]?.stringValue ?? catalog?.pooling).flatMap(PoolingMode.init(parsing:)),
+            normalize: config?["normalize_result"]?.boolValue ?? catalog?.normalize)
     }
 }

@@ -1,0 +1,120 @@
+import Foundation
+import ZIPFoundation
+
+/// The weights of a TorchScript file (`torch.jit.save`), named by their attribute paths
+/// (`0.auto_model.encoder.layer.3.attention.self.query.weight`), and the class of every module.
+public struct TorchScriptModule: Sendable {
+    public let weights: [String: Tensor]
+    /// Module path → TorchScript class (`""` is the root), e.g. `"0.auto_model"` → `…modeling_bert.BertModel`.
+    public let classes: [String: String]
+
+    /// True when some module's class name ends with `suffix` (`".BertModel"`, `".Normalize"`).
+    public func hasModule(endingWith suffix: String) -> Bool { classes.values.contains { $0.hasSuffix(suffix) } }
+}
+
+/// Reads TorchScript zips: `<root>/data.pkl` (the module tree, pickled) and `<root>/data/<key>`
+/// (raw little-endian storages). Float32, float16 and bfloat16 tensors become float32; other
+/// tensors (integer buffers) are skipped.
+public enum TorchScriptReader {
+    public static func read(_ data: Data) throws -> TorchScriptModule {
+        let archive: Archive
+        do { archive = try Archive(data: data, accessMode: .read) } catch {
+            throw WeightError("the model file is not a TorchScript zip archive: \(error)")
+        }
+        guard let first = archive.makeIterator().next(), let root = first.path.split(separator: "/").first else {
+            throw WeightError("the TorchScript archive is empty")
+        }
+        func record(_ name: String) throws -> Data? {
+            guard let entry = archive["\(root)/\(name)"] else { return nil }
+            var bytes = Data(capacity: Int(entry.uncompressedSize))
+            do { _ = try archive.extract(entry, skipCRC32: true) { bytes.append($0) } } catch {
+                throw WeightError("cannot read \(root)/\(name) from the TorchScript archive: \(error)")
+            }
+            return bytes
+        }
+        guard let pickle = try record("data.pkl") else { throw WeightError("the TorchScript archive has no \(root)/data.pkl") }
+        var unpickler = Unpickler(pickle)
+        let tree = try unpickler.load()
+
+        var references: [(String, TensorReference)] = []
+        var classes: [String: String] = [:]
+        collect(tree, path: "", references: &references, classes: &classes)
+
+        var storages: [String: [Float]] = [:]
+        var weights: [String: Tensor] = [:]
+        for (name, reference) in references {
+            guard let dtype = storageDType(reference.dtype) else { continue }
+            if storages[reference.storageKey] == nil {
+                guard let bytes = try record("data/\(reference.storageKey)") else {
+                    throw WeightError("tensor \(name) refers to storage \(reference.storageKey), which the archive lacks")
+                }
+                let width = dtype == "F32" ? 4 : 2
+                guard bytes.count >= reference.storageCount * width else {
+                    throw WeightError("storage \(reference.storageKey) is truncated: \(bytes.count) bytes for \(reference.storageCount) values")
+                }
+                storages[reference.storageKey] = try FloatDecoding.decode(bytes.prefix(reference.storageCount * width), dtype: dtype,
+                                                                          count: reference.storageCount, name: name)
+            }
+            weights[name] = try view(storages[reference.storageKey]!, reference, name: name)
+        }
+        return TorchScriptModule(weights: weights, classes: classes)
+    }
+
+    private static func storageDType(_ storageClass: String) -> String? {
+        switch storageClass {
+        case "torch.FloatStorage": return "F32"
+        case "torch.HalfStorage": return "F16"
+        case "torch.BFloat16Storage": return "BF16"
+        default: return nil
+        }
+    }
+
+    /// Flattens the module tree: attribute paths ending in tensors, and each module's class.
+    private static func collect(_ value: PickleValue, path: String, references: inout [(String, TensorReference)], classes: inout [String: String]) {
+        switch value {
+        case .object(let className, let state):
+            classes[path] = className
+            if case .dict(let attributes)? = state {
+                for (key, child) in attributes {
+                    guard let name = key.string else { continue }
+                    collect(child, path: path.isEmpty ? name : "\(path).\(name)", references: &references, classes: &classes)
+                }
+            }
+        case .tensor(let reference):
+            references.append((path, reference))
+        default:
+            break
+        }
+    }
+
+    /// The elements of a (possibly strided) view, in row-major order.
+    private static func view(_ storage: [Float], _ reference: TensorReference, name: String) throws -> Tensor {
+        let shape = reference.shape, strides = reference.strides
+        let count = shape.reduce(1, *)
+        guard shape.count == strides.count else { throw WeightError("tensor \(name) has \(shape.count) sizes but \(strides.count) strides") }
+        let last = reference.offset + zip(shape, strides).reduce(0) { $0 + ($1.0 - 1) * $1.1 }
+        guard count == 0 || (reference.offset >= 0 && last < storage.count) else {
+            throw WeightError("tensor \(name) reaches past the end of its storage")
+        }
+        var contiguous = true
+        var expected = 1
+        for (size, stride) in zip(shape, strides).reversed() where size > 1 {
+            if stride != expected { contiguous = false }
+            expected *= size
+        }
+        if contiguous { return Tensor(shape: shape, values: Array(storage[reference.offset..<(reference.offset + count)])) }
+        var values = [Float](repeating: 0, count: count)
+        var index = [Int](repeating: 0, count: shape.count)
+        for i in 0..<count {
+            values[i] = storage[reference.offset + zip(index, strides).reduce(0) { $0 + $1.0 * $1.1 }]
+            var axis = shape.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                if index[axis] < shape[axis] { break }
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        return Tensor(shape: shape, values: values)
+    }
+}

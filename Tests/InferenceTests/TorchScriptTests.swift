@@ -1,0 +1,86 @@
+import Foundation
+@testable import Inference
+import OrderedJSON
+import Testing
+
+@Suite struct TorchScriptTests {
+    static func options(from configFile: URL) throws -> ModelOptions {
+        let config = try JSON.parse(Data(contentsOf: configFile))["model_config"]!
+        return ModelOptions(encoderConfig: try JSON.parse(config["all_config"]!.stringValue!),
+                            pooling: config["pooling_mode"]?.stringValue.flatMap(PoolingMode.init(parsing:)),
+                            normalize: config["normalize_result"]?.boolValue)
+    }
+
+    static func maxDifference(_ model: TextEmbedder, references: URL, maxTokens: Int = .max) throws -> (Float, Int) {
+        let lines = try Data(contentsOf: references).split(separator: UInt8(ascii: "\n")).map { try JSON.parse($0) }
+            .filter { model.tokenizer.encode($0["text"]!.stringValue!, maxLength: 100_000).ids.count <= maxTokens }
+        let vectors = try model.embed(lines.map { $0["text"]!.stringValue! })
+        var worst: Float = 0
+        for (vector, line) in zip(vectors, lines) {
+            let expected = line["embedding"]!.arrayValue!.map { Float($0.doubleValue!) }
+            guard vector.count == expected.count else { return (.infinity, lines.count) }
+            worst = max(worst, zip(vector, expected).map { abs($0 - $1) }.max() ?? 0)
+        }
+        return (worst, lines.count)
+    }
+
+    @Test func tracedSentenceTransformerLoadsAndMatchesItsReference() throws {
+        let zip = try Fixtures.url("tiny-bert-torch_script.zip")
+        let model = try ArtifactLoader.loadTextEmbedder(zip: zip, format: .torchScript, options: Self.options(from: Fixtures.url("tiny-bert-config.json")))
+        #expect(model.dimension == 16)
+        #expect(model.normalize)
+        #expect(model.maxLength == 128)
+        let (difference, count) = try Self.maxDifference(model, references: Fixtures.url("tiny-bert-embeddings.jsonl"))
+        #expect(count >= 50)
+        #expect(difference <= 1e-4, "largest difference \(difference)")
+    }
+
+    @Test func moduleTreeNamesWeightsAndClasses() throws {
+        let archive = try Fixtures.url("tiny-bert-torch_script.zip")
+        let loaded = try ArtifactLayout.inspect(zip: archive, format: .torchScript)
+        #expect(loaded.modelFile == "tiny-bert.pt")
+        let module = try TorchScriptReader.read(extract(archive, "tiny-bert.pt"))
+        #expect(module.weights["0.auto_model.embeddings.word_embeddings.weight"]?.shape == [30522, 16])
+        #expect(module.weights["0.auto_model.encoder.layer.1.output.LayerNorm.bias"]?.shape == [16])
+        #expect(module.hasModule(endingWith: ".BertModel"))
+        #expect(module.hasModule(endingWith: ".Normalize"))
+        #expect(module.weights["0.auto_model.embeddings.position_ids"] == nil)  // integer buffers are not weights
+    }
+
+    /// Set MLCOMMONS_REAL_TORCHSCRIPT_DIR to a folder made by `make_torchscript_fixtures.py --real`
+    /// to check the real all-MiniLM-L6-v2 traced with torch (90 MB, not committed).
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["MLCOMMONS_REAL_TORCHSCRIPT_DIR"] != nil))
+    func realTracedMiniLM() throws {
+        let folder = URL(fileURLWithPath: ProcessInfo.processInfo.environment["MLCOMMONS_REAL_TORCHSCRIPT_DIR"]!)
+        let model = try ArtifactLoader.loadTextEmbedder(zip: folder.appendingPathComponent("all-MiniLM-L6-v2-torch_script.zip"), format: .torchScript,
+                                                        options: Self.options(from: folder.appendingPathComponent("all-MiniLM-L6-v2-config.json")))
+        // The tokenizer.json truncates at 128 where sentence-transformers stops at 256: compare short texts.
+        let (difference, _) = try Self.maxDifference(model, references: folder.appendingPathComponent("all-MiniLM-L6-v2-embeddings.jsonl"), maxTokens: 128)
+        #expect(difference <= 1e-4, "largest difference \(difference)")
+    }
+
+    @Test func damagedFilesAreClearErrors() throws {
+        #expect(throws: WeightError.self) { try TorchScriptReader.read(Data("not a zip".utf8)) }
+        let pt = try extract(try Fixtures.url("tiny-bert-torch_script.zip"), "tiny-bert.pt")
+        #expect(throws: WeightError.self) { try TorchScriptReader.read(pt.prefix(pt.count / 3)) }
+        var unpickler = Unpickler(Data([0x80, 0x02, 0xFF]))
+        #expect(throws: WeightError.self) { try unpickler.load() }
+        let options = try Self.options(from: Fixtures.url("tiny-bert-config.json"))
+        var noConfig = options
+        noConfig.encoderConfig = nil
+        #expect(throws: WeightError.self) {
+            try ArtifactLoader.loadTextEmbedder(zip: try Fixtures.url("tiny-bert-torch_script.zip"), format: .torchScript, options: noConfig)
+        }
+        var wrongShape = options
+        wrongShape.encoderConfig?["hidden_size"] = 32
+        wrongShape.encoderConfig?["intermediate_size"] = 64
+        #expect(throws: WeightError.self) {
+            try ArtifactLoader.loadTextEmbedder(zip: try Fixtures.url("tiny-bert-torch_script.zip"), format: .torchScript, options: wrongShape)
+        }
+    }
+
+    private func extract(_ zip: URL, _ name: String) throws -> Data {
+        let archive = try ZIPFoundationArchive(url: zip)
+        return try archive.data(of: name)
+    }
+}

@@ -1,0 +1,35 @@
+"""Deploy of a real traced TorchScript model through opensearch-py (the engine's tiny BERT fixture)."""
+
+import json
+import shutil
+import time
+
+from conftest import MINILM, REPO
+from test_opensearch_py import client_for, wait_for_task
+
+FIXTURES = REPO / "Tests" / "InferenceTests" / "Fixtures"
+
+
+def test_deploy_and_undeploy_a_traced_model(server, mirror):
+    folder = mirror.root / "models" / "ml-models" / MINILM / "1.0.1" / "torch_script"
+    folder.mkdir(parents=True)
+    shutil.copy(FIXTURES / "tiny-bert-torch_script.zip", folder / "sentence-transformers_all-MiniLM-L6-v2-1.0.1-torch_script.zip")
+    shutil.copy(FIXTURES / "tiny-bert-config.json", folder / "config.json")
+
+    client = client_for(server)
+    task = wait_for_task(client, client.plugins.ml.register_model(
+        body={"name": MINILM, "version": "1.0.1", "model_format": "TORCH_SCRIPT"})["task_id"])
+    model_id = task["model_id"]
+    deploy = client.plugins.ml.deploy_model(model_id=model_id)
+    assert wait_for_task(client, deploy["task_id"])["state"] == "COMPLETED"
+    # As opensearch-py-ml's deploy_model(wait_until_deployed=True) does: wait on the model's state.
+    deadline = time.monotonic() + 30
+    while client.plugins.ml.get_model(model_id=model_id)["model_state"] != "DEPLOYED":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    profile = client.plugins.ml.get_profile()
+    (node,) = profile["nodes"].values()
+    assert node["models"][model_id]["model_state"] == "DEPLOYED"
+    undeployed = client.plugins.ml.undeploy_model(model_id=model_id)
+    assert list(undeployed.values())[0]["stats"][model_id] == "undeployed"
+    assert client.plugins.ml.delete_model(model_id=model_id)["result"] == "deleted"

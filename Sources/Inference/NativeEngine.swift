@@ -14,7 +14,7 @@ public protocol NativeModel: Sendable {
 
 /// The native engine's entry point: turns a model artifact into a `NativeModel`.
 ///
-/// Loadable today: TorchScript artifacts of BERT-family text-embedding models. Everything else is
+/// Loadable today: TorchScript and ONNX artifacts of BERT-family text-embedding models. Everything else is
 /// refused with an error that says what is missing, so no caller can report a deployment that did
 /// not happen.
 public struct NativeEngine: Sendable {
@@ -23,9 +23,6 @@ public struct NativeEngine: Sendable {
     public func load(artifact: URL, format: ArtifactFormat, functionName: String, options: ModelOptions) throws -> any NativeModel {
         guard functionName == "TEXT_EMBEDDING" else {
             throw InferenceError("The native inference engine cannot load \(functionName) models yet (loadable: TEXT_EMBEDDING)")
-        }
-        guard format == .torchScript else {
-            throw InferenceError("The native inference engine cannot load \(format.rawValue) models yet (loadable: TORCH_SCRIPT)")
         }
         do {
             return try ArtifactLoader.loadTextEmbedder(zip: artifact, format: format, options: options)

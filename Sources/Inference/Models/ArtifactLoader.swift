@@ -32,9 +32,8 @@ public enum ArtifactLoader {
             return data
         }
         let tokenizer = try Tokenizer.load(entry(contents.tokenizerFile))
-        guard format == .torchScript, let modelFile = contents.modelFile else {
-            throw WeightError("the native inference engine cannot load \(format.rawValue) models yet")
-        }
+        guard let modelFile = contents.modelFile else { throw WeightError("the artifact has no model file") }
+        if format == .onnx { return try loadONNX(entry(modelFile), tokenizer: tokenizer, options: options) }
         let module = try TorchScriptReader.read(entry(modelFile))
         guard module.hasModule(endingWith: ".BertModel") || module.weights.keys.contains(where: { $0.hasSuffix("embeddings.word_embeddings.weight") }) else {
             let roots = Set(module.classes.values.map { $0.split(separator: ".").last.map(String.init) ?? $0 }).sorted().prefix(12)
@@ -54,5 +53,18 @@ public enum ArtifactLoader {
         let normalize = isSentenceTransformer ? module.hasModule(endingWith: ".Normalize") : (options.normalize ?? false)
         return TextEmbedder(tokenizer: tokenizer, encoder: encoder, pooling: options.pooling ?? .mean,
                             normalize: normalize, maxLength: maxLength)
+    }
+
+    /// ONNX: the artifact decides pooling and normalization when the graph does them itself
+    /// (new-style exports with a `sentence_embedding` output); otherwise `model_config` does.
+    static func loadONNX(_ data: Data, tokenizer: Tokenizer, options: ModelOptions) throws -> TextEmbedder {
+        let graph = try ONNXEncoderGraph(ONNXReader.read(data, directory: nil))
+        let config = try graph.config(given: options.encoderConfig)
+        guard config.modelType == "bert" else { throw WeightError("model_type \(config.modelType) is not supported yet (supported: bert)") }
+        let encoder = try BertEncoder(config: config, weights: graph.weights)
+        let maxLength = min(tokenizer.truncationLength ?? 512, config.maxPositions)
+        return TextEmbedder(tokenizer: tokenizer, encoder: encoder, pooling: graph.poolingInGraph ?? options.pooling ?? .mean,
+                            normalize: graph.poolingInGraph != nil ? graph.normalizedInGraph : (options.normalize ?? false),
+                            maxLength: maxLength)
     }
 }

@@ -1,0 +1,190 @@
+import Foundation
+
+/// The parts of an ONNX model the engine uses: initializers, nodes and graph outputs.
+struct ONNXGraph {
+    struct Node {
+        let opType: String
+        let inputs: [String]
+        let outputs: [String]
+        /// The `value` tensor of a Constant node; float or integer scalars of other attributes.
+        let tensor: Tensor?
+        let floatAttributes: [String: Float]
+    }
+
+    struct Output {
+        let name: String
+        let elementType: Int
+        let rank: Int
+    }
+
+    let initializers: [String: Tensor]
+    let nodes: [Node]
+    let outputs: [Output]
+    let inputNames: [String]
+
+    /// The node producing a value, and the nodes consuming it.
+    func producer(of value: String) -> Node? { nodes.first { $0.outputs.contains(value) } }
+    func consumers(of value: String) -> [Node] { nodes.filter { $0.inputs.contains(value) } }
+    func has(_ opType: String) -> Bool { nodes.contains { $0.opType == opType } }
+
+    /// A scalar constant (initializer or Constant node output).
+    func scalar(_ name: String) -> Float? {
+        if let tensor = initializers[name], tensor.count == 1 { return tensor.values[0] }
+        if let node = producer(of: name), node.opType == "Constant", let tensor = node.tensor, tensor.count == 1 { return tensor.values[0] }
+        return nil
+    }
+}
+
+/// Reads `.onnx` files (protobuf `ModelProto`), with initializers in raw or typed fields and
+/// external data files beside the model.
+enum ONNXReader {
+    static let floatType = 1
+
+    static func read(_ data: Data, directory: URL?) throws -> ONNXGraph {
+        let bytes = [UInt8](data)
+        var model = ProtoReader(bytes[...])
+        var graphBytes: ArraySlice<UInt8>?
+        while let (field, value) = try model.next() {
+            if field == 7 { graphBytes = value.message }
+        }
+        guard let graphBytes else { throw WeightError("the ONNX file has no graph (is it an ONNX model?)") }
+
+        var initializers: [String: Tensor] = [:]
+        var nodes: [ONNXGraph.Node] = []
+        var outputs: [ONNXGraph.Output] = []
+        var inputs: [String] = []
+        var graph = ProtoReader(graphBytes)
+        while let (field, value) = try graph.next() {
+            guard let message = value.message else { continue }
+            switch field {
+            case 1: nodes.append(try node(message, directory: directory))
+            case 5:
+                let (name, tensor) = try self.tensor(message, directory: directory)
+                if let tensor { initializers[name] = tensor }
+            case 11: inputs.append(try valueInfo(message).name)
+            case 12: outputs.append(try valueInfo(message))
+            default: continue
+            }
+        }
+        return ONNXGraph(initializers: initializers, nodes: nodes, outputs: outputs, inputNames: inputs)
+    }
+
+    private static func node(_ bytes: ArraySlice<UInt8>, directory: URL?) throws -> ONNXGraph.Node {
+        var reader = ProtoReader(bytes)
+        var inputs: [String] = [], outputs: [String] = [], opType = ""
+        var tensor: Tensor?
+        var floats: [String: Float] = [:]
+        while let (field, value) = try reader.next() {
+            switch field {
+            case 1: inputs.append(value.string ?? "")
+            case 2: outputs.append(value.string ?? "")
+            case 4: opType = value.string ?? ""
+            case 5:
+                guard let attribute = value.message else { continue }
+                var attributeReader = ProtoReader(attribute)
+                var name = ""
+                while let (attributeField, attributeValue) = try attributeReader.next() {
+                    switch attributeField {
+                    case 1: name = attributeValue.string ?? ""
+                    case 2: if case .fixed32(let bits) = attributeValue { floats[name] = Float(bitPattern: bits) }
+                    case 3: if let integer = attributeValue.integer { floats[name] = Float(integer) }
+                    case 5: if let message = attributeValue.message { tensor = try self.tensor(message, directory: directory).1 }
+                    default: continue
+                    }
+                }
+            default: continue
+            }
+        }
+        return ONNXGraph.Node(opType: opType, inputs: inputs, outputs: outputs, tensor: tensor, floatAttributes: floats)
+    }
+
+    private static func valueInfo(_ bytes: ArraySlice<UInt8>) throws -> ONNXGraph.Output {
+        var reader = ProtoReader(bytes)
+        var name = "", elementType = 0, rank = 0
+        while let (field, value) = try reader.next() {
+            if field == 1 { name = value.string ?? "" }
+            guard field == 2, let type = value.message else { continue }
+            var typeReader = ProtoReader(type)
+            while let (typeField, typeValue) = try typeReader.next() {
+                guard typeField == 1, let tensorType = typeValue.message else { continue }
+                var tensorReader = ProtoReader(tensorType)
+                while let (tensorField, tensorValue) = try tensorReader.next() {
+                    if tensorField == 1 { elementType = Int(tensorValue.integer ?? 0) }
+                    if tensorField == 2, let shape = tensorValue.message {
+                        var shapeReader = ProtoReader(shape)
+                        while let (dimField, _) = try shapeReader.next() {
+                            if dimField == 1 { rank += 1 }
+                        }
+                    }
+                }
+            }
+        }
+        return ONNXGraph.Output(name: name, elementType: elementType, rank: rank)
+    }
+
+    /// A TensorProto as float32 (integer tensors widened too, for constants); nil for other types.
+    private static func tensor(_ bytes: ArraySlice<UInt8>, directory: URL?) throws -> (String, Tensor?) {
+        var reader = ProtoReader(bytes)
+        var dims: [Int] = [], dataType = 0, name = ""
+        var raw: ArraySlice<UInt8>?
+        var floatData: [Float] = [], int64Data: [Int64] = [], int32Data: [Int64] = []
+        var external: [String: String] = [:]
+        while let (field, value) = try reader.next() {
+            switch field {
+            case 1: dims += try value.integers().map(Int.init)
+            case 2: dataType = Int(value.integer ?? 0)
+            case 4: floatData += value.floats()
+            case 5: int32Data += try value.integers()
+            case 7: int64Data += try value.integers()
+            case 8: name = value.string ?? ""
+            case 9: raw = value.message
+            case 13:
+                guard let entry = value.message else { continue }
+                var entryReader = ProtoReader(entry)
+                var key = "", text = ""
+                while let (entryField, entryValue) = try entryReader.next() {
+                    if entryField == 1 { key = entryValue.string ?? "" } else if entryField == 2 { text = entryValue.string ?? "" }
+                }
+                external[key] = text
+            default: continue
+            }
+        }
+        let count = dims.reduce(1, *)
+        if let location = external["location"] {
+            guard let directory else { throw WeightError("initializer \(name) uses external data, but the model's folder is unknown") }
+            let file = directory.appendingPathComponent(location)
+            guard let data = FileManager.default.contents(atPath: file.path) else {
+                throw WeightError("initializer \(name) refers to external data \(location), which is missing")
+            }
+            let offset = Int(external["offset"] ?? "0") ?? 0
+            let length = Int(external["length"] ?? "") ?? (data.count - offset)
+            guard offset >= 0, offset + length <= data.count else { throw WeightError("external data of \(name) is truncated") }
+            raw = ArraySlice([UInt8](data[offset..<(offset + length)]))
+        }
+        let values: [Float]
+        switch dataType {
+        case 1, 10, 16:
+            if let raw {
+                values = try FloatDecoding.decode(Data(raw), dtype: dataType == 1 ? "F32" : (dataType == 10 ? "F16" : "BF16"), count: count, name: name)
+            } else if dataType == 1 {
+                values = floatData
+            } else {
+                values = int32Data.map { dataType == 10 ? Float(Float16(bitPattern: UInt16(truncatingIfNeeded: $0))) : Float(bitPattern: UInt32(truncatingIfNeeded: $0) << 16) }
+            }
+        case 7:
+            if let raw {
+                values = stride(from: raw.startIndex, to: raw.endIndex, by: 8).map { start in
+                    Float(Int64(bitPattern: (0..<8).reduce(UInt64(0)) { $0 | UInt64(raw[start + $1]) << (8 * UInt64($1)) }))
+                }
+            } else {
+                values = int64Data.map(Float.init)
+            }
+        case 6: values = int32Data.map(Float.init)
+        default: return (name, nil)
+        }
+        guard values.count == count else {
+            throw WeightError("initializer \(name) holds \(values.count) values for shape \(dims)")
+        }
+        return (name, Tensor(shape: dims, values: values))
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+@testable import Inference
+import OrderedJSON
+import Testing
+import ZIPFoundation
+
+@Suite struct ONNXTests {
+    /// An OpenSearch-shaped ONNX artifact: the real paraphrase-MiniLM-L3-v2 export and the
+    /// BERT-uncased tokenizer.json it was trained with (all-MiniLM-L6-v2 ships the same vocabulary).
+    static func paraphraseArtifact() throws -> URL {
+        let zip = FileManager.default.temporaryDirectory.appendingPathComponent("paraphrase-\(UUID().uuidString).zip")
+        let archive = try Archive(url: zip, accessMode: .create)
+        try archive.addEntry(with: "paraphrase-MiniLM-L3-v2.onnx", fileURL: try RealModels.paraphraseMiniLMONNX(), compressionMethod: .none)
+        try archive.addEntry(with: "tokenizer.json", fileURL: try RealModels.miniLMFolder().appendingPathComponent("tokenizer.json"), compressionMethod: .none)
+        return zip
+    }
+
+    @Test func realExportMatchesONNXRuntime() throws {
+        let artifact = try Self.paraphraseArtifact()
+        defer { try? FileManager.default.removeItem(at: artifact) }
+        // No model_config at all: heads, pooling and normalization are read from the graph.
+        let model = try ArtifactLoader.loadTextEmbedder(zip: artifact, format: .onnx, options: ModelOptions())
+        #expect(model.encoder.config.layers == 3)
+        #expect(model.encoder.config.heads == 12)
+        #expect(model.pooling == .mean)
+        #expect(!model.normalize)
+        let references = try Fixtures.lines("paraphrase-minilm-l3-onnx-embeddings.jsonl").map { try JSON.parse($0) }
+        #expect(references.count >= 50)
+        let vectors = try model.embed(references.map { $0["text"]!.stringValue! })
+        var worst: Float = 0
+        for (vector, reference) in zip(vectors, references) {
+            let expected = reference["embedding"]!.arrayValue!.map { Float($0.doubleValue!) }
+            #expect(vector.count == expected.count)
+            worst = max(worst, zip(vector, expected).map { abs($0 - $1) }.max() ?? .infinity)
+        }
+        #expect(worst <= 1e-4, "largest difference \(worst)")
+    }
+
+    @Test func graphsThatAreNotEncodersAreRefused() throws {
+        #expect(throws: WeightError.self) { try ONNXReader.read(Data([0x3A, 0x05, 0x01]), directory: nil) }
+        #expect(throws: WeightError.self) { try ONNXEncoderGraph(ONNXReader.read(Data(), directory: nil)) }
+    }
+}

@@ -35,16 +35,15 @@ public enum ArtifactLoader {
         guard let modelFile = contents.modelFile else { throw WeightError("the artifact has no model file") }
         if format == .onnx { return try loadONNX(entry(modelFile), tokenizer: tokenizer, options: options) }
         let module = try TorchScriptReader.read(entry(modelFile))
-        guard module.hasModule(endingWith: ".BertModel") || module.weights.keys.contains(where: { $0.hasSuffix("embeddings.word_embeddings.weight") }) else {
+        guard module.weights.keys.contains(where: { $0.hasSuffix("embeddings.word_embeddings.weight") }) else {
             let roots = Set(module.classes.values.map { $0.split(separator: ".").last.map(String.init) ?? $0 }).sorted().prefix(12)
-            throw WeightError("the TorchScript model is not a BERT encoder the engine knows (modules found: \(roots.joined(separator: ", ")))")
+            throw WeightError("the TorchScript model is not an encoder the engine knows (modules found: \(roots.joined(separator: ", ")))")
         }
         guard let configJSON = options.encoderConfig else {
             throw WeightError("model_config.all_config (the model's Hugging Face config.json) is needed to load a TorchScript model: the file does not record the number of attention heads")
         }
         let config = try EncoderConfig(json: configJSON)
-        guard config.modelType == "bert" else { throw WeightError("model_type \(config.modelType) is not supported yet (supported: bert)") }
-        let encoder = try BertEncoder(config: config, weights: module.weights)
+        let encoder = try TransformerEncoder(config: config, weights: module.weights)
         // DJL truncates at tokenizer.json's max_length, never above the model's positions.
         let maxLength = min(tokenizer.truncationLength ?? 512, config.maxPositions)
         // A traced sentence-transformers model says itself whether it normalizes (a Normalize module);
@@ -60,8 +59,7 @@ public enum ArtifactLoader {
     static func loadONNX(_ data: Data, tokenizer: Tokenizer, options: ModelOptions) throws -> TextEmbedder {
         let graph = try ONNXEncoderGraph(ONNXReader.read(data, directory: nil))
         let config = try graph.config(given: options.encoderConfig)
-        guard config.modelType == "bert" else { throw WeightError("model_type \(config.modelType) is not supported yet (supported: bert)") }
-        let encoder = try BertEncoder(config: config, weights: graph.weights)
+        let encoder = try TransformerEncoder(config: config, weights: graph.weights)
         let maxLength = min(tokenizer.truncationLength ?? 512, config.maxPositions)
         return TextEmbedder(tokenizer: tokenizer, encoder: encoder, pooling: graph.poolingInGraph ?? options.pooling ?? .mean,
                             normalize: graph.poolingInGraph != nil ? graph.normalizedInGraph : (options.normalize ?? false),

@@ -5,7 +5,7 @@ import OrderedJSON
 /// A dense sentence-embedding model: tokenizer, encoder, pooling and optional normalization.
 public final class TextEmbedder: NativeModel, @unchecked Sendable {
     public let tokenizer: Tokenizer
-    public let encoder: BertEncoder
+    public let encoder: TransformerEncoder
     public let pooling: PoolingMode
     public let normalize: Bool
     /// Longest input in tokens, special tokens included.
@@ -14,7 +14,7 @@ public final class TextEmbedder: NativeModel, @unchecked Sendable {
     public var dimension: Int { encoder.config.hiddenSize }
     public var residentBytes: Int { encoder.parameterCount * MemoryLayout<Float>.size }
 
-    init(tokenizer: Tokenizer, encoder: BertEncoder, pooling: PoolingMode, normalize: Bool, maxLength: Int) {
+    init(tokenizer: Tokenizer, encoder: TransformerEncoder, pooling: PoolingMode, normalize: Bool, maxLength: Int) {
         self.tokenizer = tokenizer
         self.encoder = encoder
         self.pooling = pooling
@@ -33,15 +33,12 @@ public final class TextEmbedder: NativeModel, @unchecked Sendable {
         }
         guard let configJSON = try json("config.json") else { throw WeightError("\(folder.path) has no config.json") }
         let config = try EncoderConfig(json: configJSON)
-        guard ["bert"].contains(config.modelType) else {
-            throw WeightError("model_type \(config.modelType) is not supported yet (supported: bert)")
-        }
         let tokenizerURL = folder.appendingPathComponent("tokenizer.json")
         guard FileManager.default.fileExists(atPath: tokenizerURL.path) else { throw WeightError("\(folder.path) has no tokenizer.json") }
         let tokenizer = try Tokenizer.load(contentsOf: tokenizerURL)
         let weightsURL = folder.appendingPathComponent("model.safetensors")
         guard FileManager.default.fileExists(atPath: weightsURL.path) else { throw WeightError("\(folder.path) has no model.safetensors") }
-        let encoder = try BertEncoder(config: config, weights: Safetensors.read(weightsURL))
+        let encoder = try TransformerEncoder(config: config, weights: Safetensors.read(weightsURL))
 
         let modules = try json("modules.json")?.arrayValue ?? []
         var folderPooling: PoolingMode?
@@ -76,14 +73,6 @@ public final class TextEmbedder: NativeModel, @unchecked Sendable {
             let tokens = try encoder.forward(ids: encoding.ids, typeIDs: encoding.typeIDs)
             let pooled = pooling.pool(tokens, length: encoding.ids.count, width: dimension)
             return normalize ? VectorMath.normalized(pooled) : pooled
-        }
-    }
-}
-
-extension BertEncoder {
-    var parameterCount: Int {
-        wordEmbeddings.count + positionEmbeddings.count + tokenTypeEmbeddings.count + layers.reduce(0) { total, layer in
-            total + layer.qkvWeight.count + layer.attentionOutWeight.count + layer.intermediateWeight.count + layer.outputWeight.count
         }
     }
 }

@@ -1,0 +1,51 @@
+import Foundation
+@testable import Inference
+import OrderedJSON
+import Testing
+
+/// Every encoder family, from small random-weight models saved as safetensors folders and as
+/// traced TorchScript artifacts, against sentence-transformers (scripts/fixtures/make_architecture_fixtures.py).
+@Suite struct ArchitectureTests {
+    static let families = ["bert", "distilbert", "roberta", "xlm-roberta", "mpnet"]
+
+    static func maxDifference(_ model: TextEmbedder, family: String) throws -> Float {
+        let lines = try Fixtures.lines("architectures/\(family)/embeddings.jsonl").map { try JSON.parse($0) }
+        #expect(lines.count >= 50)
+        let vectors = try model.embed(lines.map { $0["text"]!.stringValue! })
+        var worst: Float = 0
+        for (vector, line) in zip(vectors, lines) {
+            let expected = line["embedding"]!.arrayValue!.map { Float($0.doubleValue!) }
+            guard vector.count == expected.count else { return .infinity }
+            worst = max(worst, zip(vector, expected).map { abs($0 - $1) }.max() ?? 0)
+        }
+        return worst
+    }
+
+    @Test(arguments: families)
+    func safetensorsFolder(family: String) throws {
+        let model = try TextEmbedder.load(folder: Fixtures.url("architectures/\(family)/folder"))
+        let difference = try Self.maxDifference(model, family: family)
+        #expect(difference <= 1e-4, "\(family): largest difference \(difference)")
+    }
+
+    @Test(arguments: families)
+    func torchScriptArtifact(family: String) throws {
+        let config = try JSON.parse(Data(contentsOf: Fixtures.url("architectures/\(family)/config.json")))["model_config"]!
+        let options = ModelOptions(encoderConfig: try JSON.parse(config["all_config"]!.stringValue!),
+                                   pooling: PoolingMode(parsing: config["pooling_mode"]!.stringValue!),
+                                   normalize: config["normalize_result"]?.boolValue)
+        let model = try ArtifactLoader.loadTextEmbedder(zip: Fixtures.url("architectures/\(family)/\(family)-torch_script.zip"),
+                                                        format: .torchScript, options: options)
+        #expect(model.normalize == config["normalize_result"]?.boolValue)
+        let difference = try Self.maxDifference(model, family: family)
+        #expect(difference <= 1e-4, "\(family): largest difference \(difference)")
+    }
+
+    @Test func mpnetRelativeBucketsMatchHuggingFace() {
+        // Values of MPNet's relative_position_bucket(k - q) with 32 buckets (computed with transformers 4.40.2).
+        let expected: [Int: Int] = [0: 0, 1: 17, -1: 1, 7: 23, -7: 7, 8: 24, 12: 25, 20: 26, 64: 30, 127: 31, 500: 31, -500: 15]
+        for (relative, bucket) in expected {
+            #expect(RelativePositions.bucket(relative, buckets: 32) == bucket, "relative \(relative)")
+        }
+    }
+}

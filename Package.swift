@@ -56,6 +56,7 @@ let package = Package(
         ], swiftSettings: strict),
         .executableTarget(name: "mlcommons", dependencies: [
             "MLCommonsServer", "MLCommonsCore", "Inference", "OrderedJSON",
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),

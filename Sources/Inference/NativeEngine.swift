@@ -14,18 +14,27 @@ public protocol NativeModel: Sendable {
 
 /// The native engine's entry point: turns a model artifact into a `NativeModel`.
 ///
-/// Loadable today: TorchScript and ONNX artifacts of BERT-family text-embedding models. Everything else is
-/// refused with an error that says what is missing, so no caller can report a deployment that did
-/// not happen.
+/// Loadable today: text embedding (TorchScript and ONNX; BERT, DistilBERT, RoBERTa / XLM-R and MPNet
+/// encoders), neural sparse encoders and the sparse tokenizer (TorchScript), and cross-encoders
+/// (TorchScript). Everything else is refused with an error that says what is missing, so no caller
+/// can report a deployment that did not happen.
 public struct NativeEngine: Sendable {
     public init() {}
 
     public func load(artifact: URL, format: ArtifactFormat, functionName: String, options: ModelOptions) throws -> any NativeModel {
-        guard functionName == "TEXT_EMBEDDING" else {
-            throw InferenceError("The native inference engine cannot load \(functionName) models yet (loadable: TEXT_EMBEDDING)")
-        }
         do {
-            return try ArtifactLoader.loadTextEmbedder(zip: artifact, format: format, options: options)
+            switch (functionName, format) {
+            case ("TEXT_EMBEDDING", _):
+                return try ArtifactLoader.loadTextEmbedder(zip: artifact, format: format, options: options)
+            case ("SPARSE_ENCODING", .torchScript):
+                return try ArtifactLoader.loadSparseEncoder(zip: artifact, options: options)
+            case ("SPARSE_TOKENIZE", _):
+                return try ArtifactLoader.loadSparseTokenizer(zip: artifact)
+            case ("TEXT_SIMILARITY", .torchScript):
+                return try ArtifactLoader.loadCrossEncoder(zip: artifact, options: options)
+            default:
+                throw InferenceError("The native inference engine cannot load \(functionName) models in \(format.rawValue) format yet")
+            }
         } catch let error as WeightError {
             throw InferenceError("Cannot load the \(format.rawValue) model: \(error.message)")
         } catch let error as TokenizerError {

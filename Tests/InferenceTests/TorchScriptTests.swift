@@ -35,6 +35,16 @@ import Testing
         #expect(difference <= 1e-4, "largest difference \(difference)")
     }
 
+    @Test func withoutAllConfigTheShapeIsReadFromTheTrace() throws {
+        let zip = try Fixtures.url("tiny-bert-torch_script.zip")
+        let model = try ArtifactLoader.loadTextEmbedder(zip: zip, format: .torchScript, options: ModelOptions())
+        #expect(model.encoder.config.heads == 2)
+        #expect(model.encoder.config.layers == 2)
+        #expect(model.encoder.config.layerNormEpsilon == 1e-12)
+        let (difference, _) = try Self.maxDifference(model, references: Fixtures.url("tiny-bert-embeddings.jsonl"))
+        #expect(difference <= 1e-4, "largest difference \(difference)")
+    }
+
     @Test func moduleTreeNamesWeightsAndClasses() throws {
         let archive = try Fixtures.url("tiny-bert-torch_script.zip")
         let loaded = try ArtifactLayout.inspect(zip: archive, format: .torchScript)
@@ -66,11 +76,6 @@ import Testing
         var unpickler = Unpickler(Data([0x80, 0x02, 0xFF]))
         #expect(throws: WeightError.self) { try unpickler.load() }
         let options = try Self.options(from: Fixtures.url("tiny-bert-config.json"))
-        var noConfig = options
-        noConfig.encoderConfig = nil
-        #expect(throws: WeightError.self) {
-            try ArtifactLoader.loadTextEmbedder(zip: try Fixtures.url("tiny-bert-torch_script.zip"), format: .torchScript, options: noConfig)
-        }
         var wrongShape = options
         wrongShape.encoderConfig?["hidden_size"] = 32
         wrongShape.encoderConfig?["intermediate_size"] = 64

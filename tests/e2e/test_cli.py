@@ -38,7 +38,23 @@ def test_embed_prints_what_sentence_transformers_computes():
         assert max(abs(a - b) for a, b in zip(line["embedding"], reference["embedding"])) <= 1e-4
 
 
+def test_artifact_zips_run_every_function():
+    fixtures = FIXTURES / "heads"
+    sparse = run("embed", "--model", str(fixtures / "sparse-distilbert" / "sparse-distilbert-torch_script.zip"),
+                 "--function-name", "SPARSE_ENCODING", stdin="This is an example sentence\n")
+    expected = json.loads(open(fixtures / "sparse-distilbert" / "expected.jsonl", encoding="utf-8").readline())
+    assert sparse[0]["sparse"].keys() == expected["sparse"].keys()
+    tokens = run("embed", "--model", str(fixtures / "sparse-tokenizer" / "sparse-tokenizer-torch_script.zip"),
+                 "--function-name", "sparse_tokenize", stdin="This is an example sentence\n")
+    assert tokens[0]["sparse"] == json.loads(open(fixtures / "sparse-tokenizer" / "expected.jsonl", encoding="utf-8").readline())["sparse"]
+    pair = json.loads(open(fixtures / "cross-encoder" / "expected.jsonl", encoding="utf-8").readline())
+    if "\n" not in pair["query"] + pair["doc"] and "\t" not in pair["query"] + pair["doc"]:
+        score = run("embed", "--model", str(fixtures / "cross-encoder" / "cross-encoder-torch_script.zip"),
+                    "--function-name", "TEXT_SIMILARITY", stdin=pair["query"] + "\t" + pair["doc"] + "\n")
+        assert abs(score[0]["score"] - pair["score"]) <= 1e-4
+
+
 def test_a_missing_model_is_a_clear_error():
     result = subprocess.run([binary(), "embed", "--model", "/nonexistent"], input=b"x\n", capture_output=True, timeout=30)
     assert result.returncode != 0
-    assert b"has no config.json" in result.stderr
+    assert b"/nonexistent does not exist" in result.stderr

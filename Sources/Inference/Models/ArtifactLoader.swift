@@ -16,42 +16,89 @@ public struct ModelOptions: Sendable {
     }
 }
 
-/// Loads OpenSearch model artifacts: a zip holding one TorchScript `.pt` (or `.onnx`) file and
-/// `tokenizer.json`.
-public enum ArtifactLoader {
-    public static func loadTextEmbedder(zip: URL, format: ArtifactFormat, options: ModelOptions) throws -> TextEmbedder {
-        let contents: ArtifactContents
-        do { contents = try ArtifactLayout.inspect(zip: zip, format: format) } catch let error as ArtifactError {
+/// An OpenSearch model artifact: a zip holding one TorchScript `.pt` (or `.onnx`) file, `tokenizer.json`
+/// and, for the sparse tokenizer, `idf.json`.
+struct OpenedArtifact {
+    let archive: Archive
+    let contents: ArtifactContents
+    let tokenizer: Tokenizer
+
+    init(zip: URL, format: ArtifactFormat, modelFileOptional: Bool = false) throws {
+        do { contents = try ArtifactLayout.inspect(zip: zip, format: format, modelFileOptional: modelFileOptional) } catch let error as ArtifactError {
             throw WeightError(error.message)
         }
-        let archive = try Archive(url: zip, accessMode: .read)
-        func entry(_ path: String) throws -> Data {
-            guard let entry = archive[path] else { throw WeightError("the artifact has no \(path)") }
-            var data = Data(capacity: Int(entry.uncompressedSize))
-            _ = try archive.extract(entry, skipCRC32: true) { data.append($0) }
-            return data
-        }
-        let tokenizer = try Tokenizer.load(entry(contents.tokenizerFile))
-        guard let modelFile = contents.modelFile else { throw WeightError("the artifact has no model file") }
-        if format == .onnx { return try loadONNX(entry(modelFile), tokenizer: tokenizer, options: options) }
-        let module = try TorchScriptReader.read(entry(modelFile))
-        guard module.weights.keys.contains(where: { $0.hasSuffix("embeddings.word_embeddings.weight") }) else {
-            let roots = Set(module.classes.values.map { $0.split(separator: ".").last.map(String.init) ?? $0 }).sorted().prefix(12)
-            throw WeightError("the TorchScript model is not an encoder the engine knows (modules found: \(roots.joined(separator: ", ")))")
-        }
-        guard let configJSON = options.encoderConfig else {
-            throw WeightError("model_config.all_config (the model's Hugging Face config.json) is needed to load a TorchScript model: the file does not record the number of attention heads")
-        }
-        let config = try EncoderConfig(json: configJSON)
-        let encoder = try TransformerEncoder(config: config, weights: module.weights)
-        // DJL truncates at tokenizer.json's max_length, never above the model's positions.
-        let maxLength = min(tokenizer.truncationLength ?? 512, config.maxPositions)
+        archive = try Archive(url: zip, accessMode: .read)
+        tokenizer = try Tokenizer.load(Self.read(archive, contents.tokenizerFile))
+    }
+
+    func entry(_ path: String) throws -> Data? {
+        guard archive[path] != nil else { return nil }
+        return try Self.read(archive, path)
+    }
+
+    func modelFile() throws -> Data {
+        guard let name = contents.modelFile else { throw WeightError("the artifact has no model file") }
+        return try Self.read(archive, name)
+    }
+
+    private static func read(_ archive: Archive, _ path: String) throws -> Data {
+        guard let entry = archive[path] else { throw WeightError("the artifact has no \(path)") }
+        var data = Data(capacity: Int(entry.uncompressedSize))
+        _ = try archive.extract(entry, skipCRC32: true) { data.append($0) }
+        return data
+    }
+}
+
+public enum ArtifactLoader {
+    public static func loadTextEmbedder(zip: URL, format: ArtifactFormat, options: ModelOptions) throws -> TextEmbedder {
+        let artifact = try OpenedArtifact(zip: zip, format: format)
+        if format == .onnx { return try loadONNX(artifact.modelFile(), tokenizer: artifact.tokenizer, options: options) }
+        let module = try TorchScriptReader.read(artifact.modelFile())
+        let (encoder, maxLength) = try encoder(of: module, tokenizer: artifact.tokenizer, options: options)
         // A traced sentence-transformers model says itself whether it normalizes (a Normalize module);
         // a plain Hugging Face trace does not, and model_config decides.
         let isSentenceTransformer = module.hasModule(endingWith: ".Pooling")
         let normalize = isSentenceTransformer ? module.hasModule(endingWith: ".Normalize") : (options.normalize ?? false)
-        return TextEmbedder(tokenizer: tokenizer, encoder: encoder, pooling: options.pooling ?? .mean,
+        return TextEmbedder(tokenizer: artifact.tokenizer, encoder: encoder, pooling: options.pooling ?? .mean,
                             normalize: normalize, maxLength: maxLength)
+    }
+
+    /// A neural sparse encoder traced in OpenSearch's wrapper; its activation and pruning are read
+    /// from the wrapper's traced code.
+    public static func loadSparseEncoder(zip: URL, options: ModelOptions) throws -> SparseEncoder {
+        let artifact = try OpenedArtifact(zip: zip, format: .torchScript)
+        let module = try TorchScriptReader.read(artifact.modelFile())
+        let (encoder, maxLength) = try encoder(of: module, tokenizer: artifact.tokenizer, options: options)
+        let head = try MaskedLMHead(weights: module.weights, config: encoder.config)
+        let wrapper = try SparseWrapperCode(module)
+        return SparseEncoder(tokenizer: artifact.tokenizer, encoder: encoder, head: head, doubleLog: wrapper.doubleLog,
+                             pruneRatio: wrapper.pruneRatio, maxLength: maxLength)
+    }
+
+    /// The sparse tokenizer artifact: `tokenizer.json` and optional `idf.json`, no model file.
+    public static func loadSparseTokenizer(zip: URL) throws -> SparseTokenizer {
+        let artifact = try OpenedArtifact(zip: zip, format: .torchScript, modelFileOptional: true)
+        let idf = try artifact.entry("idf.json").map(SparseTokenizer.parseIDF) ?? [:]
+        return SparseTokenizer(tokenizer: artifact.tokenizer, idf: idf)
+    }
+
+    public static func loadCrossEncoder(zip: URL, options: ModelOptions) throws -> CrossEncoder {
+        let artifact = try OpenedArtifact(zip: zip, format: .torchScript)
+        let module = try TorchScriptReader.read(artifact.modelFile())
+        let (encoder, maxLength) = try encoder(of: module, tokenizer: artifact.tokenizer, options: options)
+        return try CrossEncoder(tokenizer: artifact.tokenizer, encoder: encoder, weights: module.weights, maxLength: maxLength)
+    }
+
+    /// The encoder inside a TorchScript module; its shape from `all_config`, else from the file itself.
+    static func encoder(of module: TorchScriptModule, tokenizer: Tokenizer, options: ModelOptions) throws -> (TransformerEncoder, Int) {
+        guard module.weights.keys.contains(where: { $0.hasSuffix("embeddings.word_embeddings.weight") }) else {
+            let roots = Set(module.classes.values.map { $0.split(separator: ".").last.map(String.init) ?? $0 }).sorted().prefix(12)
+            throw WeightError("the TorchScript model is not an encoder the engine knows (modules found: \(roots.joined(separator: ", ")))")
+        }
+        let config = try EncoderConfig(json: options.encoderConfig ?? TorchScriptConfig.infer(module))
+        let encoder = try TransformerEncoder(config: config, weights: module.weights)
+        // DJL truncates at tokenizer.json's max_length, never above the model's positions.
+        return (encoder, min(tokenizer.truncationLength ?? 512, config.maxPositions))
     }
 
     /// ONNX: the artifact decides pooling and normalization when the graph does them itself
@@ -64,5 +111,31 @@ public enum ArtifactLoader {
         return TextEmbedder(tokenizer: tokenizer, encoder: encoder, pooling: graph.poolingInGraph ?? options.pooling ?? .mean,
                             normalize: graph.poolingInGraph != nil ? graph.normalizedInGraph : (options.normalize ?? false),
                             maxLength: maxLength)
+    }
+}
+
+/// The traced forward of OpenSearch's `NeuralSparseModel`: how many `log(1 + ·)` it applies, and
+/// the ratio of its pruning (`values > max · ratio`), a constant of `constants.pkl`.
+struct SparseWrapperCode {
+    let doubleLog: Bool
+    let pruneRatio: Float
+
+    init(_ module: TorchScriptModule) throws {
+        guard let code = module.code.values.first(where: { $0.contains("{\"output\":") && $0.contains("torch.max(") }) else {
+            throw WeightError("the TorchScript model is not an OpenSearch neural sparse model (no wrapper returning \"output\")")
+        }
+        let logs = code.components(separatedBy: "torch.log(").count - 1 + code.components(separatedBy: "torch.log1p(").count - 1
+        guard logs >= 1 && logs <= 2 else { throw WeightError("the sparse wrapper applies \(logs) logarithms; expected 1 or 2") }
+        doubleLog = logs == 2
+        let prune = try NSRegularExpression(pattern: #"torch\.gt\([^,]+, torch\.mul\([^,]+, CONSTANTS\.c(\d+)\)\)"#)
+        if let match = prune.firstMatch(in: code, range: NSRange(code.startIndex..., in: code)),
+           let index = Int((code as NSString).substring(with: match.range(at: 1))) {
+            guard index < module.constants.count, let ratio = module.constants[index]?.values.first else {
+                throw WeightError("the sparse wrapper prunes with constant c\(index), which constants.pkl lacks")
+            }
+            pruneRatio = ratio
+        } else {
+            pruneRatio = 0
+        }
     }
 }

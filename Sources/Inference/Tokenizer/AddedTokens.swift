@@ -10,6 +10,7 @@ struct AddedTokens: Sendable {
         let singleWord: Bool
         let lstrip: Bool
         let rstrip: Bool
+        let special: Bool
     }
 
     enum Piece: Equatable {
@@ -28,7 +29,8 @@ struct AddedTokens: Sendable {
             }
             return Token(id: Int32(id), content: content, normalized: entry["normalized"]?.boolValue ?? false,
                          singleWord: entry["single_word"]?.boolValue ?? false,
-                         lstrip: entry["lstrip"]?.boolValue ?? false, rstrip: entry["rstrip"]?.boolValue ?? false)
+                         lstrip: entry["lstrip"]?.boolValue ?? false, rstrip: entry["rstrip"]?.boolValue ?? false,
+                         special: entry["special"]?.boolValue ?? false)
         }
         byContent = Dictionary(tokens.map { ($0.content, $0.id) }, uniquingKeysWith: { first, _ in first })
         byID = Dictionary(tokens.map { ($0.id, $0.content) }, uniquingKeysWith: { first, _ in first })
@@ -36,6 +38,9 @@ struct AddedTokens: Sendable {
 
     func id(of content: String) -> Int32? { byContent[content] }
     func content(of id: Int32) -> String? { byID[id] }
+
+    /// Ids of the special added tokens (`[CLS]`, `[SEP]`, `[PAD]`, `[UNK]`, `[MASK]`, `<s>`, …).
+    var specialIDs: Set<Int32> { Set(tokens.filter(\.special).map(\.id)) }
 
     /// Splits raw text around non-normalized added tokens, normalizes the rest, then splits that
     /// around normalized added tokens.

@@ -84,7 +84,18 @@ public struct Tokenizer: Sendable {
 
     public func id(for token: String) -> Int32? { addedTokens.id(of: token) ?? model.id(for: token) }
 
-    /// `LongestFirst`: take tokens from the longer sequence until both fit.
+    /// Ids of the special tokens, which decoding with `skip_special_tokens` drops.
+    public var specialTokenIDs: Set<Int32> { addedTokens.specialIDs }
+
+    /// Decodes one id as Hugging Face does with `skip_special_tokens`: the raw vocabulary string
+    /// (`##ing` keeps its prefix), or nil for a special token or an unknown id.
+    public func decodeSingle(_ id: Int32) -> String? {
+        if addedTokens.specialIDs.contains(id) { return nil }
+        return token(for: id)
+    }
+
+    /// `LongestFirst` as `tokenizers` computes it: if only the longer sequence needs cutting it is cut
+    /// to what the shorter leaves; if both do, the shorter gets half the budget and the longer the rest.
     static func truncate(_ first: inout [Int32], _ second: inout [Int32]?, to budget: Int, left: Bool) {
         func cut(_ tokens: inout [Int32], to count: Int) {
             guard tokens.count > count else { return }
@@ -94,9 +105,16 @@ public struct Tokenizer: Sendable {
             cut(&first, to: budget)
             return
         }
-        while first.count + other.count > budget {
-            if first.count >= other.count { cut(&first, to: first.count - 1) } else { cut(&other, to: other.count - 1) }
+        guard first.count + other.count > budget else { return }
+        let swapped = first.count > other.count
+        var short = min(first.count, other.count), long = max(first.count, other.count)
+        long = short > budget ? short : max(short, budget - short)
+        if short + long > budget {
+            short = budget / 2
+            long = short + budget % 2
         }
+        cut(&first, to: swapped ? long : short)
+        cut(&other, to: swapped ? short : long)
         second = other
     }
 }

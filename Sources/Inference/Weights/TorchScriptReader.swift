@@ -5,6 +5,10 @@ import ZIPFoundation
 /// (`0.auto_model.encoder.layer.3.attention.self.query.weight`), and the class of every module.
 public struct TorchScriptModule: Sendable {
     public let weights: [String: Tensor]
+    /// The TorchScript source of every class (`code/__torch__/….py`), by record path.
+    public let code: [String: String]
+    /// `constants.pkl`: the tensor constants the code refers to as `CONSTANTS.c<n>` (nil where not float or integer).
+    public let constants: [Tensor?]
     /// Module path → TorchScript class (`""` is the root), e.g. `"0.auto_model"` → `…modeling_bert.BertModel`.
     public let classes: [String: String]
 
@@ -57,7 +61,43 @@ public enum TorchScriptReader {
             }
             weights[name] = try view(storages[reference.storageKey]!, reference, name: name)
         }
-        return TorchScriptModule(weights: weights, classes: classes)
+        var code: [String: String] = [:]
+        for entry in archive where entry.path.hasPrefix("\(root)/code/") && entry.path.hasSuffix(".py") {
+            if let text = try record(String(entry.path.dropFirst(root.count + 1))) { code[entry.path] = String(decoding: text, as: UTF8.self) }
+        }
+        var constants: [Tensor?] = []
+        if let pickle = try record("constants.pkl") {
+            var constantsUnpickler = Unpickler(pickle)
+            for value in try constantsUnpickler.load().items ?? [] {
+                guard case .tensor(let reference) = value, let bytes = try record("constants/\(reference.storageKey)") else {
+                    constants.append(nil)
+                    continue
+                }
+                constants.append(try constantValues(bytes, reference))
+            }
+        }
+        return TorchScriptModule(weights: weights, code: code, constants: constants, classes: classes)
+    }
+
+    /// A small constant tensor of any common dtype, as float32 (the index of a tensor in `constants.pkl`).
+    private static func constantValues(_ bytes: Data, _ reference: TensorReference) throws -> Tensor? {
+        let count = max(reference.shape.reduce(1, *), 1)
+        func element(_ i: Int) -> Float? {
+            let at = reference.offset + (reference.strides.last ?? 1) * i
+            switch reference.dtype {
+            case "torch.FloatStorage":
+                guard (at + 1) * 4 <= bytes.count else { return nil }
+                return Float(bitPattern: bytes[(at * 4)..<(at * 4 + 4)].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) })
+            case "torch.DoubleStorage", "torch.LongStorage":
+                guard (at + 1) * 8 <= bytes.count else { return nil }
+                let bits = bytes[(at * 8)..<(at * 8 + 8)].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+                return reference.dtype == "torch.DoubleStorage" ? Float(Double(bitPattern: bits)) : Float(Int64(bitPattern: bits))
+            default:
+                return nil
+            }
+        }
+        let values = (0..<count).compactMap(element)
+        return values.count == count ? Tensor(shape: reference.shape, values: values) : nil
     }
 
     private static func storageDType(_ storageClass: String) -> String? {

@@ -1,0 +1,63 @@
+import Foundation
+@testable import Inference
+import OrderedJSON
+import Testing
+
+/// Sparse encoders, the sparse tokenizer and a cross-encoder, against the outputs PyTorch and
+/// Hugging Face `tokenizers` give for the same files (scripts/fixtures/make_head_fixtures.py).
+@Suite struct HeadTests {
+    static func expected(_ name: String) throws -> [JSON] { try Fixtures.lines("heads/\(name)/expected.jsonl").map { try JSON.parse($0) } }
+
+    /// Compares token → weight maps: same keys, weights within 1e-4.
+    static func compare(_ terms: [SparseTerm], _ reference: JSON, text: String) -> String? {
+        let want = reference.objectValue ?? [:]
+        let got = Dictionary(terms.map { ($0.token, $0.weight) }, uniquingKeysWith: { _, last in last })
+        if Set(got.keys) != Set(want.keys) {
+            return "\(text.debugDescription): tokens differ: extra \(Set(got.keys).subtracting(want.keys).sorted().prefix(5)), missing \(Set(want.keys).subtracting(got.keys).sorted().prefix(5))"
+        }
+        for (token, value) in want where abs((got[token] ?? .infinity) - Float(value.doubleValue!)) > 1e-4 {
+            return "\(text.debugDescription): \(token) weighs \(got[token]!) not \(value.doubleValue!)"
+        }
+        return nil
+    }
+
+    @Test(arguments: ["sparse-bert", "sparse-distilbert"])
+    func sparseEncoderMatchesTheTracedWrapper(name: String) throws {
+        let model = try ArtifactLoader.loadSparseEncoder(zip: Fixtures.url("heads/\(name)/\(name)-torch_script.zip"), options: ModelOptions())
+        #expect(model.doubleLog == (name == "sparse-distilbert"))
+        #expect(abs(model.pruneRatio - (name == "sparse-distilbert" ? 0.1 : 0)) < 1e-6)
+        let lines = try Self.expected(name)
+        let encoded = try model.encode(lines.map { $0["text"]!.stringValue! })
+        let problems = zip(encoded, lines).compactMap { Self.compare($0, $1["sparse"]!, text: $1["text"]!.stringValue!) }
+        #expect(problems.isEmpty, "\(problems.count) texts differ:\n\(problems.prefix(5).joined(separator: "\n"))")
+    }
+
+    @Test func sparseTokenizerWeighsDistinctTokensByIDF() throws {
+        let model = try ArtifactLoader.loadSparseTokenizer(zip: Fixtures.url("heads/sparse-tokenizer/sparse-tokenizer-torch_script.zip"))
+        let lines = try Self.expected("sparse-tokenizer")
+        let encoded = model.encode(lines.map { $0["text"]!.stringValue! })
+        let problems = zip(encoded, lines).compactMap { Self.compare($0, $1["sparse"]!, text: $1["text"]!.stringValue!) }
+        #expect(problems.isEmpty, "\(problems.count) texts differ:\n\(problems.prefix(5).joined(separator: "\n"))")
+    }
+
+    @Test func crossEncoderScoresPairs() throws {
+        let model = try ArtifactLoader.loadCrossEncoder(zip: Fixtures.url("heads/cross-encoder/cross-encoder-torch_script.zip"), options: ModelOptions())
+        #expect(model.labels == 1)
+        var worst: Float = 0
+        for line in try Self.expected("cross-encoder") {
+            let score = try model.score(query: line["query"]!.stringValue!, documents: [line["doc"]!.stringValue!])[0][0]
+            worst = max(worst, abs(score - Float(line["score"]!.doubleValue!)))
+        }
+        #expect(worst <= 1e-4, "largest difference \(worst)")
+    }
+
+    @Test func wrongKindsOfModelAreRefused() throws {
+        // A sentence-transformers trace is not a sparse model.
+        #expect(throws: WeightError.self) {
+            try ArtifactLoader.loadSparseEncoder(zip: Fixtures.url("architectures/bert/bert-torch_script.zip"), options: ModelOptions())
+        }
+        #expect(throws: WeightError.self) {
+            try ArtifactLoader.loadCrossEncoder(zip: Fixtures.url("architectures/bert/bert-torch_script.zip"), options: ModelOptions())
+        }
+    }
+}

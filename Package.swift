@@ -61,7 +61,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .testTarget(name: "CoreTests", dependencies: [
-            "MLCommonsCore", "Storage", "OrderedJSON",
+            "MLCommonsCore", "Storage", "OrderedJSON", "Inference",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             .product(name: "Logging", package: "swift-log"),

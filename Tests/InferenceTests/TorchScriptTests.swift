@@ -76,6 +76,11 @@ import Testing
         var unpickler = Unpickler(Data([0x80, 0x02, 0xFF]))
         #expect(throws: WeightError.self) { try unpickler.load() }
         let options = try Self.options(from: Fixtures.url("tiny-bert-config.json"))
+        var wrongDimension = options
+        wrongDimension.embeddingDimension = 384
+        #expect(throws: WeightError.self) {
+            try ArtifactLoader.loadTextEmbedder(zip: try Fixtures.url("tiny-bert-torch_script.zip"), format: .torchScript, options: wrongDimension)
+        }
         var wrongShape = options
         wrongShape.encoderConfig?["hidden_size"] = 32
         wrongShape.encoderConfig?["intermediate_size"] = 64

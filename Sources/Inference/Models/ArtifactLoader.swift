@@ -8,11 +8,21 @@ public struct ModelOptions: Sendable {
     public var encoderConfig: JSON?
     public var pooling: PoolingMode?
     public var normalize: Bool?
+    /// `model_config.embedding_dimension`: a model that produces another size is refused.
+    public var embeddingDimension: Int?
 
-    public init(encoderConfig: JSON? = nil, pooling: PoolingMode? = nil, normalize: Bool? = nil) {
+    public init(encoderConfig: JSON? = nil, pooling: PoolingMode? = nil, normalize: Bool? = nil, embeddingDimension: Int? = nil) {
         self.encoderConfig = encoderConfig
         self.pooling = pooling
         self.normalize = normalize
+        self.embeddingDimension = embeddingDimension
+    }
+
+    func checkDimension(_ model: TextEmbedder) throws -> TextEmbedder {
+        if let embeddingDimension, embeddingDimension != model.dimension {
+            throw WeightError("model_config.embedding_dimension is \(embeddingDimension) but the model produces \(model.dimension)-dimensional embeddings")
+        }
+        return model
     }
 }
 
@@ -52,15 +62,15 @@ struct OpenedArtifact {
 public enum ArtifactLoader {
     public static func loadTextEmbedder(zip: URL, format: ArtifactFormat, options: ModelOptions) throws -> TextEmbedder {
         let artifact = try OpenedArtifact(zip: zip, format: format)
-        if format == .onnx { return try loadONNX(artifact.modelFile(), tokenizer: artifact.tokenizer, options: options) }
+        if format == .onnx { return try options.checkDimension(loadONNX(artifact.modelFile(), tokenizer: artifact.tokenizer, options: options)) }
         let module = try TorchScriptReader.read(artifact.modelFile())
         let (encoder, maxLength) = try encoder(of: module, tokenizer: artifact.tokenizer, options: options)
         // A traced sentence-transformers model says itself whether it normalizes (a Normalize module);
         // a plain Hugging Face trace does not, and model_config decides.
         let isSentenceTransformer = module.hasModule(endingWith: ".Pooling")
         let normalize = isSentenceTransformer ? module.hasModule(endingWith: ".Normalize") : (options.normalize ?? false)
-        return TextEmbedder(tokenizer: artifact.tokenizer, encoder: encoder, pooling: options.pooling ?? .mean,
-                            normalize: normalize, maxLength: maxLength)
+        return try options.checkDimension(TextEmbedder(tokenizer: artifact.tokenizer, encoder: encoder, pooling: options.pooling ?? .mean,
+                                                       normalize: normalize, maxLength: maxLength))
     }
 
     /// A neural sparse encoder traced in OpenSearch's wrapper; its activation and pruning are read

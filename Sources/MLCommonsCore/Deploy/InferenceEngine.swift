@@ -51,6 +51,7 @@ public struct NativeInferenceEngine: InferenceEngine {
         return ModelOptions(
             encoderConfig: config?["all_config"]?.stringValue.flatMap { try? JSON.parse($0) },
             pooling: (config?["pooling_mode"]?.stringValue ?? catalog?.pooling).flatMap(PoolingMode.init(parsing:)),
-            normalize: config?["normalize_result"]?.boolValue ?? catalog?.normalize)
+            normalize: config?["normalize_result"]?.boolValue ?? catalog?.normalize,
+            embeddingDimension: config?["embedding_dimension"]?.intValue.map { Int($0) })
     }
 }

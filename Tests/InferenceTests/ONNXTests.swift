@@ -36,8 +36,26 @@ import ZIPFoundation
         #expect(worst <= 1e-4, "largest difference \(worst)")
     }
 
+    /// The first artifact generation: token embeddings out, pooling and normalization from model_config;
+    /// weights as raw data, as typed float fields, and in an external data file.
+    @Test(arguments: ["legacy-onnx.zip", "legacy-onnx-typed.zip", "legacy-onnx-external.zip"])
+    func legacyExportsPoolOutsideTheGraph(file: String) throws {
+        let config = try JSON.parse(Data(contentsOf: Fixtures.url("onnx/config.json")))["model_config"]!
+        let options = ModelOptions(encoderConfig: try JSON.parse(config["all_config"]!.stringValue!), pooling: .mean, normalize: true,
+                                   embeddingDimension: 16)
+        let model = try ArtifactLoader.loadTextEmbedder(zip: Fixtures.url("onnx/\(file)"), format: .onnx, options: options)
+        #expect(model.normalize)
+        let difference = try ArchitectureTests.maxDifference(model, family: "bert")
+        #expect(difference <= 1e-4, "\(file): largest difference \(difference)")
+        // Without all_config the shape comes from the graph itself.
+        let inferred = try ArtifactLoader.loadTextEmbedder(zip: Fixtures.url("onnx/\(file)"), format: .onnx,
+                                                           options: ModelOptions(pooling: .mean, normalize: true))
+        #expect(inferred.encoder.config.heads == 2)
+        #expect(try ArchitectureTests.maxDifference(inferred, family: "bert") <= 1e-4)
+    }
+
     @Test func graphsThatAreNotEncodersAreRefused() throws {
-        #expect(throws: WeightError.self) { try ONNXReader.read(Data([0x3A, 0x05, 0x01]), directory: nil) }
-        #expect(throws: WeightError.self) { try ONNXEncoderGraph(ONNXReader.read(Data(), directory: nil)) }
+        #expect(throws: WeightError.self) { try ONNXReader.read(Data([0x3A, 0x05, 0x01])) }
+        #expect(throws: WeightError.self) { try ONNXEncoderGraph(ONNXReader.read(Data())) }
     }
 }

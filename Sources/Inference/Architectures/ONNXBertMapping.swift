@@ -13,8 +13,13 @@ struct ONNXEncoderGraph {
     /// From the attention scale (`QKᵀ / √d`), when the graph shows it.
     let headSize: Int?
     let layerNormEpsilon: Float?
+    /// What the graph holds, for error messages: its most frequent operators.
+    let summary: String
 
     init(_ graph: ONNXGraph) throws {
+        let counts = Dictionary(graph.nodes.map { ($0.opType, 1) }, uniquingKeysWith: +).sorted { $0.value > $1.value }
+        summary = "\(graph.nodes.count) nodes (\(counts.prefix(8).map { "\($0.key) \($0.value)" }.joined(separator: ", "))), "
+            + "\(graph.initializers.count) initializers, outputs \(graph.outputs.map { "\($0.name) (rank \($0.rank))" }.joined(separator: ", "))"
         var weights = graph.initializers.filter { $0.key.contains(".") }
         for node in graph.nodes where node.opType == "MatMul" && node.inputs.count == 2 {
             guard let matrix = graph.initializers[node.inputs[1]], matrix.shape.count == 2 else { continue }
@@ -56,11 +61,11 @@ struct ONNXEncoderGraph {
     func config(given: JSON?) throws -> EncoderConfig {
         if let given { return try EncoderConfig(json: given) }
         guard let words = weights.first(where: { $0.key.hasSuffix("embeddings.word_embeddings.weight") })?.value, words.shape.count == 2 else {
-            throw WeightError("the ONNX graph has no embeddings.word_embeddings.weight initializer: not a BERT-family export")
+            throw WeightError("the ONNX graph maps to no known encoder (no embeddings.word_embeddings.weight initializer); found \(summary)")
         }
         let hidden = words.shape[1]
         guard let headSize, headSize > 0, hidden % headSize == 0 else {
-            throw WeightError("cannot tell the number of attention heads from the ONNX graph; give model_config.all_config")
+            throw WeightError("cannot tell the number of attention heads from the ONNX graph (found \(summary)); give model_config.all_config")
         }
         let layers = Set(weights.keys.compactMap { key -> Int? in
             guard let range = key.range(of: "encoder.layer.") else { return nil }

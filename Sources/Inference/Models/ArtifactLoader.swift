@@ -62,7 +62,7 @@ struct OpenedArtifact {
 public enum ArtifactLoader {
     public static func loadTextEmbedder(zip: URL, format: ArtifactFormat, options: ModelOptions) throws -> TextEmbedder {
         let artifact = try OpenedArtifact(zip: zip, format: format)
-        if format == .onnx { return try options.checkDimension(loadONNX(artifact.modelFile(), tokenizer: artifact.tokenizer, options: options)) }
+        if format == .onnx { return try options.checkDimension(loadONNX(artifact, options: options)) }
         let module = try TorchScriptReader.read(artifact.modelFile())
         let (encoder, maxLength) = try encoder(of: module, tokenizer: artifact.tokenizer, options: options)
         // A traced sentence-transformers model says itself whether it normalizes (a Normalize module);
@@ -113,8 +113,9 @@ public enum ArtifactLoader {
 
     /// ONNX: the artifact decides pooling and normalization when the graph does them itself
     /// (new-style exports with a `sentence_embedding` output); otherwise `model_config` does.
-    static func loadONNX(_ data: Data, tokenizer: Tokenizer, options: ModelOptions) throws -> TextEmbedder {
-        let graph = try ONNXEncoderGraph(ONNXReader.read(data, directory: nil))
+    static func loadONNX(_ artifact: OpenedArtifact, options: ModelOptions) throws -> TextEmbedder {
+        let tokenizer = artifact.tokenizer
+        let graph = try ONNXEncoderGraph(ONNXReader.read(artifact.modelFile(), externalData: { try artifact.entry($0) }))
         let config = try graph.config(given: options.encoderConfig)
         let encoder = try TransformerEncoder(config: config, weights: graph.weights)
         let maxLength = min(tokenizer.truncationLength ?? 512, config.maxPositions)

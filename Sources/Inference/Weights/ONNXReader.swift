@@ -40,7 +40,9 @@ struct ONNXGraph {
 enum ONNXReader {
     static let floatType = 1
 
-    static func read(_ data: Data, directory: URL?) throws -> ONNXGraph {
+    /// - Parameter externalData: the bytes of an external data file named by an initializer
+    ///   (`location`, relative to the model file), or nil when there is none.
+    static func read(_ data: Data, externalData: (String) throws -> Data? = { _ in nil }) throws -> ONNXGraph {
         let bytes = [UInt8](data)
         var model = ProtoReader(bytes[...])
         var graphBytes: ArraySlice<UInt8>?
@@ -57,9 +59,9 @@ enum ONNXReader {
         while let (field, value) = try graph.next() {
             guard let message = value.message else { continue }
             switch field {
-            case 1: nodes.append(try node(message, directory: directory))
+            case 1: nodes.append(try node(message, externalData: externalData))
             case 5:
-                let (name, tensor) = try self.tensor(message, directory: directory)
+                let (name, tensor) = try self.tensor(message, externalData: externalData)
                 if let tensor { initializers[name] = tensor }
             case 11: inputs.append(try valueInfo(message).name)
             case 12: outputs.append(try valueInfo(message))
@@ -69,7 +71,7 @@ enum ONNXReader {
         return ONNXGraph(initializers: initializers, nodes: nodes, outputs: outputs, inputNames: inputs)
     }
 
-    private static func node(_ bytes: ArraySlice<UInt8>, directory: URL?) throws -> ONNXGraph.Node {
+    private static func node(_ bytes: ArraySlice<UInt8>, externalData: (String) throws -> Data?) throws -> ONNXGraph.Node {
         var reader = ProtoReader(bytes)
         var inputs: [String] = [], outputs: [String] = [], opType = ""
         var tensor: Tensor?
@@ -88,7 +90,7 @@ enum ONNXReader {
                     case 1: name = attributeValue.string ?? ""
                     case 2: if case .fixed32(let bits) = attributeValue { floats[name] = Float(bitPattern: bits) }
                     case 3: if let integer = attributeValue.integer { floats[name] = Float(integer) }
-                    case 5: if let message = attributeValue.message { tensor = try self.tensor(message, directory: directory).1 }
+                    case 5: if let message = attributeValue.message { tensor = try self.tensor(message, externalData: externalData).1 }
                     default: continue
                     }
                 }
@@ -123,7 +125,7 @@ enum ONNXReader {
     }
 
     /// A TensorProto as float32 (integer tensors widened too, for constants); nil for other types.
-    private static func tensor(_ bytes: ArraySlice<UInt8>, directory: URL?) throws -> (String, Tensor?) {
+    private static func tensor(_ bytes: ArraySlice<UInt8>, externalData: (String) throws -> Data?) throws -> (String, Tensor?) {
         var reader = ProtoReader(bytes)
         var dims: [Int] = [], dataType = 0, name = ""
         var raw: ArraySlice<UInt8>?
@@ -151,9 +153,7 @@ enum ONNXReader {
         }
         let count = dims.reduce(1, *)
         if let location = external["location"] {
-            guard let directory else { throw WeightError("initializer \(name) uses external data, but the model's folder is unknown") }
-            let file = directory.appendingPathComponent(location)
-            guard let data = FileManager.default.contents(atPath: file.path) else {
+            guard let data = try externalData(location) else {
                 throw WeightError("initializer \(name) refers to external data \(location), which is missing")
             }
             let offset = Int(external["offset"] ?? "0") ?? 0

@@ -6,7 +6,7 @@ import Testing
 /// Every encoder family, from small random-weight models saved as safetensors folders and as
 /// traced TorchScript artifacts, against sentence-transformers (scripts/fixtures/make_architecture_fixtures.py).
 @Suite struct ArchitectureTests {
-    static let families = ["bert", "distilbert", "roberta", "xlm-roberta", "mpnet"]
+    static let families = ["bert", "distilbert", "roberta", "xlm-roberta", "mpnet", "distilbert-dense"]
 
     static func maxDifference(_ model: TextEmbedder, family: String) throws -> Float {
         let lines = try Fixtures.lines("architectures/\(family)/embeddings.jsonl").map { try JSON.parse($0) }

@@ -70,7 +70,7 @@ public enum ArtifactLoader {
         let isSentenceTransformer = module.hasModule(endingWith: ".Pooling")
         let normalize = isSentenceTransformer ? module.hasModule(endingWith: ".Normalize") : (options.normalize ?? false)
         return try options.checkDimension(TextEmbedder(tokenizer: artifact.tokenizer, encoder: encoder, pooling: options.pooling ?? .mean,
-                                                       normalize: normalize, maxLength: maxLength))
+                                                       normalize: normalize, maxLength: maxLength, dense: DenseLayer.find(in: module)))
     }
 
     /// A neural sparse encoder traced in OpenSearch's wrapper; its activation and pruning are read

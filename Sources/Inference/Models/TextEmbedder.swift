@@ -10,11 +10,14 @@ public final class TextEmbedder: NativeModel, @unchecked Sendable {
     public let normalize: Bool
     /// Longest input in tokens, special tokens included.
     public let maxLength: Int
+    /// A Dense head after pooling (distiluse).
+    let dense: DenseLayer?
 
-    public var dimension: Int { encoder.config.hiddenSize }
+    public var dimension: Int { dense?.outFeatures ?? encoder.config.hiddenSize }
     public var residentBytes: Int { encoder.parameterCount * MemoryLayout<Float>.size }
 
-    init(tokenizer: Tokenizer, encoder: TransformerEncoder, pooling: PoolingMode, normalize: Bool, maxLength: Int) {
+    init(tokenizer: Tokenizer, encoder: TransformerEncoder, pooling: PoolingMode, normalize: Bool, maxLength: Int, dense: DenseLayer? = nil) {
+        self.dense = dense
         self.tokenizer = tokenizer
         self.encoder = encoder
         self.pooling = pooling
@@ -43,18 +46,37 @@ public final class TextEmbedder: NativeModel, @unchecked Sendable {
         let modules = try json("modules.json")?.arrayValue ?? []
         var folderPooling: PoolingMode?
         var folderNormalize = false
+        var dense: DenseLayer?
         for module in modules {
             let type = module["type"]?.stringValue ?? ""
             if type.hasSuffix(".Pooling"), let path = module["path"]?.stringValue {
                 folderPooling = try json(path + "/config.json").flatMap(Self.poolingMode)
             }
             if type.hasSuffix(".Normalize") { folderNormalize = true }
+            if type.hasSuffix(".Dense"), let path = module["path"]?.stringValue {
+                dense = try Self.denseModule(folder.appendingPathComponent(path), config: json(path + "/config.json"))
+            }
         }
         let sentenceConfig = try json("sentence_bert_config.json")
         let maxLength = min(Int(sentenceConfig?["max_seq_length"]?.intValue ?? Int64(tokenizer.truncationLength ?? config.maxPositions)),
                             config.maxPositions)
         return TextEmbedder(tokenizer: tokenizer, encoder: encoder, pooling: pooling ?? folderPooling ?? .mean,
-                            normalize: normalize ?? folderNormalize, maxLength: maxLength)
+                            normalize: normalize ?? folderNormalize, maxLength: maxLength, dense: dense)
+    }
+
+    /// A Dense module folder: `config.json` and its weights (`model.safetensors` or `pytorch_model.bin`).
+    static func denseModule(_ folder: URL, config: JSON?) throws -> DenseLayer {
+        let safetensors = folder.appendingPathComponent("model.safetensors"), checkpoint = folder.appendingPathComponent("pytorch_model.bin")
+        let weights: [String: Tensor]
+        if FileManager.default.fileExists(atPath: safetensors.path) {
+            weights = try Safetensors.read(safetensors)
+        } else if FileManager.default.fileExists(atPath: checkpoint.path) {
+            weights = try TorchScriptReader.read(Data(contentsOf: checkpoint)).weights
+        } else {
+            throw WeightError("the Dense module in \(folder.lastPathComponent) has no weights")
+        }
+        guard let weight = weights["linear.weight"] else { throw WeightError("the Dense module has no linear.weight") }
+        return try DenseLayer(weight: weight, bias: weights["linear.bias"], activation: config?["activation_function"]?.stringValue ?? "Identity")
     }
 
     /// sentence-transformers' Pooling config: the first mode flag that is on.
@@ -71,7 +93,8 @@ public final class TextEmbedder: NativeModel, @unchecked Sendable {
         try texts.map { text in
             let encoding = tokenizer.encode(text, maxLength: maxLength)
             let tokens = try encoder.forward(ids: encoding.ids, typeIDs: encoding.typeIDs)
-            let pooled = pooling.pool(tokens, length: encoding.ids.count, width: dimension)
+            var pooled = pooling.pool(tokens, length: encoding.ids.count, width: encoder.config.hiddenSize)
+            if let dense { pooled = dense.apply(pooled) }
             return normalize ? VectorMath.normalized(pooled) : pooled
         }
     }

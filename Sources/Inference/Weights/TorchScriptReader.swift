@@ -16,7 +16,8 @@ public struct TorchScriptModule: Sendable {
     public func hasModule(endingWith suffix: String) -> Bool { classes.values.contains { $0.hasSuffix(suffix) } }
 }
 
-/// Reads TorchScript zips: `<root>/data.pkl` (the module tree, pickled) and `<root>/data/<key>`
+/// Reads TorchScript zips (and `torch.save` checkpoints, which share the layout): `<root>/data.pkl`
+/// (the module tree, pickled) and `<root>/data/<key>`
 /// (raw little-endian storages). Float32, float16 and bfloat16 tensors become float32; other
 /// tensors (integer buffers) are skipped.
 public enum TorchScriptReader {
@@ -119,6 +120,11 @@ public enum TorchScriptReader {
                     guard let name = key.string else { continue }
                     collect(child, path: path.isEmpty ? name : "\(path).\(name)", references: &references, classes: &classes)
                 }
+            }
+        case .dict(let entries):  // a `torch.save`d state dict (`pytorch_model.bin`) is an ordered dict of tensors
+            for (key, child) in entries {
+                guard let name = key.string else { continue }
+                collect(child, path: path.isEmpty ? name : "\(path).\(name)", references: &references, classes: &classes)
             }
         case .tensor(let reference):
             references.append((path, reference))

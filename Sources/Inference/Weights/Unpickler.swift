@@ -109,8 +109,10 @@ struct Unpickler {
                 stack.append(.object(className: className, state: nil))
             case UInt8(ascii: "b"):
                 let state = try pop()
-                guard case .object(let className, _) = try pop() else { throw error("BUILD without an object") }
-                stack.append(.object(className: className, state: state))
+                switch try pop() {
+                case .object(let className, _): stack.append(.object(className: className, state: state))
+                case let other: stack.append(other)  // e.g. the `_metadata` of a saved state dict: not needed
+                }
             case UInt8(ascii: "Q"):
                 guard let fields = try pop().items, fields.count >= 5, case .global(let dtype) = fields[1],
                       let key = fields[2].string, let count = fields[4].int else { throw error("malformed storage reference") }

@@ -27,6 +27,25 @@ import Testing
         #expect(mismatches.isEmpty, "\(mismatches.count) mismatches:\n\(mismatches.prefix(10).joined(separator: "\n"))")
     }
 
+    /// Trained tokenizers of the other families (scripts/fixtures/make_trained_tokenizers.py).
+    @Test(arguments: ["bpe"])
+    func trainedTokenizerIdsMatchHuggingFace(kind: String) throws {
+        let tokenizer = try Tokenizer.load(contentsOf: Fixtures.url("tokenizers/\(kind)-tokenizer.json"))
+        let texts = try Fixtures.lines("tokenizer-corpus.jsonl").map { try #require(JSON.parse($0)["text"]?.stringValue) }
+        let expected = try Fixtures.lines("tokenizers/\(kind)-token-ids.jsonl").map { try JSON.parse($0) }
+        var mismatches: [String] = []
+        for (i, (text, reference)) in zip(texts, expected).enumerated() {
+            let ids = reference["ids"]!.arrayValue!.map { Int32($0.intValue!) }
+            let got = tokenizer.encode(text).ids
+            if got != ids { mismatches.append("line \(i + 1) \(text.debugDescription):\n  got  \(got)\n  want \(ids)") }
+            if let pairIDs = reference["pair_ids"]?.arrayValue?.map({ Int32($0.intValue!) }),
+               tokenizer.encode(text, pair: texts[(i + 1) % texts.count]).ids != pairIDs {
+                mismatches.append("pair at line \(i + 1)")
+            }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.count) of \(texts.count) differ:\n\(mismatches.prefix(6).joined(separator: "\n"))")
+    }
+
     @Test func workedExampleFromTheFormatNotes() throws {
         let tokenizer = try #require(Self.miniLM)
         #expect(tokenizer.encode("Ça coûte 5€ — naïve café 東京 test\u{200b}\u{07}end").ids

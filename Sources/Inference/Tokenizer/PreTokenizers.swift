@@ -16,6 +16,8 @@ enum PreTokenizers {
             let replacement = json["replacement"]?.stringValue ?? "\u{2581}"
             let scheme = json["prepend_scheme"]?.stringValue ?? ((json["add_prefix_space"]?.boolValue ?? true) ? "always" : "never")
             return Metaspace(replacement: replacement, prependScheme: scheme, splits: json["split"]?.boolValue ?? true)
+        case "ByteLevel":
+            return ByteLevel(addPrefixSpace: json["add_prefix_space"]?.boolValue ?? true, useRegex: json["use_regex"]?.boolValue ?? true)
         case "Sequence":
             return PreTokenizerSequence(steps: try (json["pretokenizers"]?.arrayValue ?? []).map(make))
         default:

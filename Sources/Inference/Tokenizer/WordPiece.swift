@@ -12,6 +12,7 @@ enum TokenModels {
         let type = json["type"]?.stringValue ?? (json["continuing_subword_prefix"] != nil ? "WordPiece" : "")
         switch type {
         case "WordPiece": return try WordPiece(json)
+        case "BPE": return try BPE(json)
         default: throw TokenizerError("unsupported tokenizer model type '\(type)'")
         }
     }

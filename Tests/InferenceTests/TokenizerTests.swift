@@ -28,7 +28,7 @@ import Testing
     }
 
     /// Trained tokenizers of the other families (scripts/fixtures/make_trained_tokenizers.py).
-    @Test(arguments: ["bpe"])
+    @Test(arguments: ["bpe", "unigram"])
     func trainedTokenizerIdsMatchHuggingFace(kind: String) throws {
         let tokenizer = try Tokenizer.load(contentsOf: Fixtures.url("tokenizers/\(kind)-tokenizer.json"))
         let texts = try Fixtures.lines("tokenizer-corpus.jsonl").map { try #require(JSON.parse($0)["text"]?.stringValue) }

@@ -21,10 +21,17 @@ enum Normalizers {
         case "Strip": return Strip(left: json["strip_left"]?.boolValue ?? true, right: json["strip_right"]?.boolValue ?? true)
         case "Prepend": return Prepend(prefix: json["prepend"]?.stringValue ?? "")
         case "Replace":
-            guard let pattern = json["pattern"]?["String"]?.stringValue else {
-                throw TokenizerError("Replace normalizers with a regex pattern are not supported yet")
+            let content = json["content"]?.stringValue ?? ""
+            if let pattern = json["pattern"]?["String"]?.stringValue { return Replace(pattern: pattern, content: content) }
+            guard let regex = json["pattern"]?["Regex"]?.stringValue else { throw TokenizerError("Replace normalizer without a pattern") }
+            do {
+                return RegexReplace(regex: try NSRegularExpression(pattern: regex), content: content)
+            } catch {
+                throw TokenizerError("Replace normalizer regex \(regex) is not supported: \(error)")
             }
-            return Replace(pattern: pattern, content: json["content"]?.stringValue ?? "")
+        case "Precompiled":
+            guard let charsmap = json["precompiled_charsmap"]?.stringValue else { throw TokenizerError("Precompiled normalizer without a charsmap") }
+            return try Precompiled(base64: charsmap)
         case "Sequence":
             return NormalizerSequence(steps: try (json["normalizers"]?.arrayValue ?? []).map(make))
         default:
@@ -118,6 +125,15 @@ struct Replace: Normalizer {
     let content: String
     func normalize(_ text: String) -> String {
         pattern.isEmpty ? text : text.replacingOccurrences(of: pattern, with: content)
+    }
+}
+
+struct RegexReplace: Normalizer, @unchecked Sendable {
+    let regex: NSRegularExpression
+    let content: String
+    func normalize(_ text: String) -> String {
+        regex.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text),
+                                       withTemplate: NSRegularExpression.escapedTemplate(for: content))
     }
 }
 

@@ -89,18 +89,19 @@ struct Metaspace: PreTokenizer {
 
     func split(_ text: String) -> [String] {
         var replaced = text.replacingOccurrences(of: " ", with: replacement)
-        if prependScheme != "never" && !replaced.hasPrefix(replacement) { replaced = replacement + replaced }
-        guard splits else { return [replaced] }
+        if prependScheme != "never" && !replaced.unicodeScalars.starts(with: replacement.unicodeScalars) { replaced = replacement + replaced }
+        guard splits, let marker = replacement.unicodeScalars.first else { return [replaced] }
+        // Each marker starts a new word (on scalars: a combining mark after it must not hide it).
         var words: [String] = []
-        var current = ""
-        for character in replaced {
-            if String(character) == replacement && !current.isEmpty {
-                words.append(current)
-                current = ""
+        var current = String.UnicodeScalarView()
+        for scalar in replaced.unicodeScalars {
+            if scalar == marker && !current.isEmpty {
+                words.append(String(current))
+                current = String.UnicodeScalarView()
             }
-            current.append(character)
+            current.append(scalar)
         }
-        if !current.isEmpty { words.append(current) }
+        if !current.isEmpty { words.append(String(current)) }
         return words
     }
 }

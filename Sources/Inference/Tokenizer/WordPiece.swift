@@ -9,10 +9,11 @@ protocol TokenModel: Sendable {
 
 enum TokenModels {
     static func make(_ json: JSON) throws -> any TokenModel {
-        let type = json["type"]?.stringValue ?? (json["continuing_subword_prefix"] != nil ? "WordPiece" : "")
+        let type = json["type"]?.stringValue ?? (json["continuing_subword_prefix"] != nil ? "WordPiece" : (json["unk_id"] != nil ? "Unigram" : ""))
         switch type {
         case "WordPiece": return try WordPiece(json)
         case "BPE": return try BPE(json)
+        case "Unigram": return try Unigram(json)
         default: throw TokenizerError("unsupported tokenizer model type '\(type)'")
         }
     }

@@ -15,8 +15,8 @@ public protocol NativeModel: Sendable {
 /// The native engine's entry point: turns a model artifact into a `NativeModel`.
 ///
 /// Loadable today: text embedding (TorchScript and ONNX; BERT, DistilBERT, RoBERTa / XLM-R and MPNet
-/// encoders), neural sparse encoders and the sparse tokenizer (TorchScript), and cross-encoders
-/// (TorchScript). Everything else is refused with an error that says what is missing, so no caller
+/// encoders), neural sparse encoders and the sparse tokenizer (TorchScript), cross-encoders and
+/// extractive question answering (TorchScript). Everything else is refused with an error that says what is missing, so no caller
 /// can report a deployment that did not happen.
 public struct NativeEngine: Sendable {
     public init() {}
@@ -32,6 +32,8 @@ public struct NativeEngine: Sendable {
                 return try ArtifactLoader.loadSparseTokenizer(zip: artifact)
             case ("TEXT_SIMILARITY", .torchScript):
                 return try ArtifactLoader.loadCrossEncoder(zip: artifact, options: options)
+            case ("QUESTION_ANSWERING", .torchScript):
+                return try ArtifactLoader.loadQuestionAnswerer(zip: artifact, options: options)
             default:
                 throw InferenceError("The native inference engine cannot load \(functionName) models in \(format.rawValue) format yet")
             }

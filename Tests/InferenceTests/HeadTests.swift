@@ -51,6 +51,18 @@ import Testing
         #expect(worst <= 1e-4, "largest difference \(worst)")
     }
 
+    @Test func questionAnsweringFindsTheSpanAndBuildsTheAnswerAsDJL() throws {
+        let model = try ArtifactLoader.loadQuestionAnswerer(zip: Fixtures.url("heads/question-answering/question-answering-torch_script.zip"),
+                                                           options: ModelOptions())
+        var problems: [String] = []
+        for line in try Self.expected("question-answering") {
+            let answer = try model.answer(question: line["question"]!.stringValue!, context: line["context"]!.stringValue!)
+            let want = QuestionAnswerer.Answer(start: Int(line["start"]!.intValue!), end: Int(line["end"]!.intValue!), text: line["answer"]!.stringValue!)
+            if answer != want { problems.append("got \(answer), want \(want)") }
+        }
+        #expect(problems.isEmpty, "\(problems.count) answers differ:\n\(problems.prefix(5).joined(separator: "\n"))")
+    }
+
     @Test func wrongKindsOfModelAreRefused() throws {
         // A sentence-transformers trace is not a sparse model.
         #expect(throws: WeightError.self) {

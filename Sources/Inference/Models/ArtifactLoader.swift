@@ -99,6 +99,13 @@ public enum ArtifactLoader {
         return try CrossEncoder(tokenizer: artifact.tokenizer, encoder: encoder, weights: module.weights, maxLength: maxLength)
     }
 
+    public static func loadQuestionAnswerer(zip: URL, options: ModelOptions) throws -> QuestionAnswerer {
+        let artifact = try OpenedArtifact(zip: zip, format: .torchScript)
+        let module = try TorchScriptReader.read(artifact.modelFile())
+        let (encoder, maxLength) = try encoder(of: module, tokenizer: artifact.tokenizer, options: options)
+        return try QuestionAnswerer(tokenizer: artifact.tokenizer, encoder: encoder, weights: module.weights, maxLength: maxLength)
+    }
+
     /// The encoder inside a TorchScript module; its shape from `all_config`, else from the file itself.
     static func encoder(of module: TorchScriptModule, tokenizer: Tokenizer, options: ModelOptions) throws -> (TransformerEncoder, Int) {
         guard module.weights.keys.contains(where: { $0.hasSuffix("embeddings.word_embeddings.weight") }) else {

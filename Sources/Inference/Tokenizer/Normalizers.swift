@@ -124,7 +124,7 @@ struct Replace: Normalizer {
     let pattern: String
     let content: String
     func normalize(_ text: String) -> String {
-        pattern.isEmpty ? text : text.replacingOccurrences(of: pattern, with: content)
+        text.replacingScalars(of: pattern, with: content)
     }
 }
 
@@ -177,5 +177,27 @@ enum CharacterClass {
              0x2B920...0x2CEAF, 0xF900...0xFAFF, 0x2F800...0x2FA1F: return true
         default: return false
         }
+    }
+}
+
+extension String {
+    /// Replaces every occurrence of `target` by `replacement`, matching Unicode scalars rather than
+    /// grapheme clusters (Swift's own matching would miss " ##" before a combining character).
+    func replacingScalars(of target: String, with replacement: String) -> String {
+        let pattern = Array(target.unicodeScalars)
+        guard !pattern.isEmpty else { return self }
+        let scalars = Array(unicodeScalars)
+        var result = String.UnicodeScalarView()
+        var i = 0
+        while i < scalars.count {
+            if i + pattern.count <= scalars.count && scalars[i..<(i + pattern.count)].elementsEqual(pattern) {
+                result.append(contentsOf: replacement.unicodeScalars)
+                i += pattern.count
+            } else {
+                result.append(scalars[i])
+                i += 1
+            }
+        }
+        return String(result)
     }
 }

@@ -88,7 +88,7 @@ struct Metaspace: PreTokenizer {
     let splits: Bool
 
     func split(_ text: String) -> [String] {
-        var replaced = text.replacingOccurrences(of: " ", with: replacement)
+        var replaced = text.replacingScalars(of: " ", with: replacement)
         if prependScheme != "never" && !replaced.unicodeScalars.starts(with: replacement.unicodeScalars) { replaced = replacement + replaced }
         guard splits, let marker = replacement.unicodeScalars.first else { return [replaced] }
         // Each marker starts a new word (on scalars: a combining mark after it must not hide it).

@@ -54,6 +54,19 @@ import ZIPFoundation
         #expect(try ArchitectureTests.maxDifference(inferred, family: "bert") <= 1e-4)
     }
 
+    /// Legacy-style exports of the other families: weights found through the bias-name pattern,
+    /// pooling and normalization from model_config.
+    @Test(arguments: ["distilbert", "roberta", "xlm-roberta", "mpnet"])
+    func otherFamiliesExportedToONNX(family: String) throws {
+        let config = try JSON.parse(Data(contentsOf: Fixtures.url("onnx/\(family)-config.json")))["model_config"]!
+        let options = ModelOptions(encoderConfig: try JSON.parse(config["all_config"]!.stringValue!),
+                                   pooling: PoolingMode(parsing: config["pooling_mode"]!.stringValue!),
+                                   normalize: config["normalize_result"]?.boolValue)
+        let model = try ArtifactLoader.loadTextEmbedder(zip: Fixtures.url("onnx/\(family)-onnx.zip"), format: .onnx, options: options)
+        let difference = try ArchitectureTests.maxDifference(model, family: family)
+        #expect(difference <= 1e-4, "\(family): largest difference \(difference)")
+    }
+
     @Test func graphsThatAreNotEncodersAreRefused() throws {
         #expect(throws: WeightError.self) { try ONNXReader.read(Data([0x3A, 0x05, 0x01])) }
         #expect(throws: WeightError.self) { try ONNXEncoderGraph(ONNXReader.read(Data())) }

@@ -90,7 +90,9 @@ enum ONNXReader {
                     case 1: name = attributeValue.string ?? ""
                     case 2: if case .fixed32(let bits) = attributeValue { floats[name] = Float(bitPattern: bits) }
                     case 3: if let integer = attributeValue.integer { floats[name] = Float(integer) }
-                    case 5: if let message = attributeValue.message { tensor = try self.tensor(message, externalData: externalData).1 }
+                    case 5:
+                        // Constants the engine never reads may use types it does not decode; skip those.
+                        if let message = attributeValue.message { tensor = (try? self.tensor(message, externalData: externalData))?.1 }
                     default: continue
                     }
                 }
@@ -179,7 +181,14 @@ enum ONNXReader {
             } else {
                 values = int64Data.map(Float.init)
             }
-        case 6: values = int32Data.map(Float.init)
+        case 6:
+            if let raw {
+                values = stride(from: raw.startIndex, to: raw.endIndex, by: 4).map { start in
+                    Float(Int32(bitPattern: (0..<4).reduce(UInt32(0)) { $0 | UInt32(raw[start + $1]) << (8 * UInt32($1)) }))
+                }
+            } else {
+                values = int32Data.map(Float.init)
+            }
         default: return (name, nil)
         }
         guard values.count == count else {

@@ -25,32 +25,32 @@ import Testing
     }
 
     @Test func tracedSentenceTransformerLoadsAndMatchesItsReference() throws {
-        let zip = try Fixtures.url("tiny-bert-torch_script.zip")
-        let model = try ArtifactLoader.loadTextEmbedder(zip: zip, format: .torchScript, options: Self.options(from: Fixtures.url("tiny-bert-config.json")))
+        let zip = try Fixtures.url("architectures/bert/bert-torch_script.zip")
+        let model = try ArtifactLoader.loadTextEmbedder(zip: zip, format: .torchScript, options: Self.options(from: Fixtures.url("architectures/bert/config.json")))
         #expect(model.dimension == 16)
         #expect(model.normalize)
-        #expect(model.maxLength == 128)
-        let (difference, count) = try Self.maxDifference(model, references: Fixtures.url("tiny-bert-embeddings.jsonl"))
+        #expect(model.maxLength == 64)
+        let (difference, count) = try Self.maxDifference(model, references: Fixtures.url("architectures/bert/embeddings.jsonl"))
         #expect(count >= 50)
         #expect(difference <= 1e-4, "largest difference \(difference)")
     }
 
     @Test func withoutAllConfigTheShapeIsReadFromTheTrace() throws {
-        let zip = try Fixtures.url("tiny-bert-torch_script.zip")
+        let zip = try Fixtures.url("architectures/bert/bert-torch_script.zip")
         let model = try ArtifactLoader.loadTextEmbedder(zip: zip, format: .torchScript, options: ModelOptions())
         #expect(model.encoder.config.heads == 2)
         #expect(model.encoder.config.layers == 2)
         #expect(model.encoder.config.layerNormEpsilon == 1e-12)
-        let (difference, _) = try Self.maxDifference(model, references: Fixtures.url("tiny-bert-embeddings.jsonl"))
+        let (difference, _) = try Self.maxDifference(model, references: Fixtures.url("architectures/bert/embeddings.jsonl"))
         #expect(difference <= 1e-4, "largest difference \(difference)")
     }
 
     @Test func moduleTreeNamesWeightsAndClasses() throws {
-        let archive = try Fixtures.url("tiny-bert-torch_script.zip")
+        let archive = try Fixtures.url("architectures/bert/bert-torch_script.zip")
         let loaded = try ArtifactLayout.inspect(zip: archive, format: .torchScript)
-        #expect(loaded.modelFile == "tiny-bert.pt")
-        let module = try TorchScriptReader.read(extract(archive, "tiny-bert.pt"))
-        #expect(module.weights["0.auto_model.embeddings.word_embeddings.weight"]?.shape == [30522, 16])
+        #expect(loaded.modelFile == "bert.pt")
+        let module = try TorchScriptReader.read(extract(archive, "bert.pt"))
+        #expect(module.weights["0.auto_model.embeddings.word_embeddings.weight"]?.shape == [2000, 16])
         #expect(module.weights["0.auto_model.encoder.layer.1.output.LayerNorm.bias"]?.shape == [16])
         #expect(module.hasModule(endingWith: ".BertModel"))
         #expect(module.hasModule(endingWith: ".Normalize"))
@@ -71,21 +71,21 @@ import Testing
 
     @Test func damagedFilesAreClearErrors() throws {
         #expect(throws: WeightError.self) { try TorchScriptReader.read(Data("not a zip".utf8)) }
-        let pt = try extract(try Fixtures.url("tiny-bert-torch_script.zip"), "tiny-bert.pt")
+        let pt = try extract(try Fixtures.url("architectures/bert/bert-torch_script.zip"), "bert.pt")
         #expect(throws: WeightError.self) { try TorchScriptReader.read(pt.prefix(pt.count / 3)) }
         var unpickler = Unpickler(Data([0x80, 0x02, 0xFF]))
         #expect(throws: WeightError.self) { try unpickler.load() }
-        let options = try Self.options(from: Fixtures.url("tiny-bert-config.json"))
+        let options = try Self.options(from: Fixtures.url("architectures/bert/config.json"))
         var wrongDimension = options
         wrongDimension.embeddingDimension = 384
         #expect(throws: WeightError.self) {
-            try ArtifactLoader.loadTextEmbedder(zip: try Fixtures.url("tiny-bert-torch_script.zip"), format: .torchScript, options: wrongDimension)
+            try ArtifactLoader.loadTextEmbedder(zip: try Fixtures.url("architectures/bert/bert-torch_script.zip"), format: .torchScript, options: wrongDimension)
         }
         var wrongShape = options
         wrongShape.encoderConfig?["hidden_size"] = 32
         wrongShape.encoderConfig?["intermediate_size"] = 64
         #expect(throws: WeightError.self) {
-            try ArtifactLoader.loadTextEmbedder(zip: try Fixtures.url("tiny-bert-torch_script.zip"), format: .torchScript, options: wrongShape)
+            try ArtifactLoader.loadTextEmbedder(zip: try Fixtures.url("architectures/bert/bert-torch_script.zip"), format: .torchScript, options: wrongShape)
         }
     }
 

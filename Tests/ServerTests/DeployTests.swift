@@ -2,15 +2,16 @@ import Foundation
 import OrderedJSON
 import Testing
 
-/// Deploys a real traced TorchScript model (the small random-weight BERT fixture of the engine tests).
+/// Deploys a real traced TorchScript model (the small random-weight BERT fixture of the engine tests,
+/// published on the mirror under a catalog name).
 @Suite struct DeployTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("InferenceTests/Fixtures")
+        .appendingPathComponent("InferenceTests/Fixtures/architectures/bert")
 
     /// Publishes the fixture on the mirror under a catalog name, with its own config.json.
     static func publishTinyBERT(_ mirror: ArtifactMirror) throws {
-        let zip = try Data(contentsOf: fixtures.appendingPathComponent("tiny-bert-torch_script.zip"))
-        let config = try JSON.parse(Data(contentsOf: fixtures.appendingPathComponent("tiny-bert-config.json")))
+        let zip = try Data(contentsOf: fixtures.appendingPathComponent("bert-torch_script.zip"))
+        let config = try JSON.parse(Data(contentsOf: fixtures.appendingPathComponent("config.json")))
         try mirror.publishPretrained(name: miniLMName, version: "1.0.1", format: "TORCH_SCRIPT", zip: zip, modelConfig: config["model_config"])
     }
 

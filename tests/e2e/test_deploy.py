@@ -7,14 +7,14 @@ import time
 from conftest import MINILM, REPO
 from test_opensearch_py import client_for, wait_for_task
 
-FIXTURES = REPO / "Tests" / "InferenceTests" / "Fixtures"
+FIXTURES = REPO / "Tests" / "InferenceTests" / "Fixtures" / "architectures" / "bert"
 
 
 def test_deploy_and_undeploy_a_traced_model(server, mirror):
     folder = mirror.root / "models" / "ml-models" / MINILM / "1.0.1" / "torch_script"
     folder.mkdir(parents=True)
-    shutil.copy(FIXTURES / "tiny-bert-torch_script.zip", folder / "sentence-transformers_all-MiniLM-L6-v2-1.0.1-torch_script.zip")
-    shutil.copy(FIXTURES / "tiny-bert-config.json", folder / "config.json")
+    shutil.copy(FIXTURES / "bert-torch_script.zip", folder / "sentence-transformers_all-MiniLM-L6-v2-1.0.1-torch_script.zip")
+    shutil.copy(FIXTURES / "config.json", folder / "config.json")
 
     client = client_for(server)
     task = wait_for_task(client, client.plugins.ml.register_model(

@@ -45,6 +45,17 @@ import Testing
         #expect(difference <= 1e-4, "largest difference \(difference)")
     }
 
+    @Test func float32WeightsAreReadInPlace() throws {
+        // The artifact zip is memory-mapped and its .pt is stored: the encoder uses the file's bytes
+        // (through one aligned copy of the .pt when the zip places it off a 64-byte boundary).
+        let model = try ArtifactLoader.loadTextEmbedder(zip: Fixtures.url("architectures/bert/bert-torch_script.zip"), format: .torchScript,
+                                                        options: ModelOptions())
+        #expect(model.encoder.wordEmbeddings.storage.isInPlace)
+        #expect(model.encoder.layers.allSatisfy { $0.query.storage.isInPlace && $0.intermediate.storage.isInPlace })
+        let folder = try TextEmbedder.load(folder: Fixtures.url("architectures/mpnet/folder"))
+        #expect(folder.encoder.wordEmbeddings.storage.isInPlace)
+    }
+
     @Test func moduleTreeNamesWeightsAndClasses() throws {
         let archive = try Fixtures.url("architectures/bert/bert-torch_script.zip")
         let loaded = try ArtifactLayout.inspect(zip: archive, format: .torchScript)

@@ -99,7 +99,8 @@ struct ONNXEncoderGraph {
     private static func transposed(_ matrix: Tensor) -> Tensor {
         let rows = matrix.shape[0], columns = matrix.shape[1]
         var values = [Float](repeating: 0, count: matrix.count)
-        for r in 0..<rows { for c in 0..<columns { values[c * rows + r] = matrix.values[r * columns + c] } }
+        let source = matrix.storage.pointer
+        for r in 0..<rows { for c in 0..<columns { values[c * rows + r] = source[r * columns + c] } }
         return Tensor(shape: [columns, rows], values: values)
     }
 }

@@ -3,20 +3,21 @@ import Foundation
 /// A BERT-style encoder of any supported family: embeddings, then `layers` blocks of
 /// self-attention and feed-forward, each followed by a residual layer norm.
 public struct TransformerEncoder: Sendable {
+    /// Large weights stay where the file holds them (`Tensor` storage); the small vectors are copied.
     struct Layer: Sendable {
-        let qkvWeight: [Float]  // [3H × H]: query, key and value projections stacked
-        let qkvBias: [Float]
-        let attentionOutWeight: [Float], attentionOutBias: [Float]
+        let query: Tensor, key: Tensor, value: Tensor
+        let qkvBias: [Float]  // [3H]: query, key and value biases side by side
+        let attentionOut: Tensor, attentionOutBias: [Float]
         let attentionNormGamma: [Float], attentionNormBeta: [Float]
-        let intermediateWeight: [Float], intermediateBias: [Float]
-        let outputWeight: [Float], outputBias: [Float]
+        let intermediate: Tensor, intermediateBias: [Float]
+        let output: Tensor, outputBias: [Float]
         let outputNormGamma: [Float], outputNormBeta: [Float]
     }
 
     public let config: EncoderConfig
-    let wordEmbeddings: [Float]
-    let positionEmbeddings: [Float]
-    let tokenTypeEmbeddings: [Float]
+    let wordEmbeddings: Tensor
+    let positionEmbeddings: Tensor
+    let tokenTypeEmbeddings: Tensor?
     let embeddingNormGamma: [Float], embeddingNormBeta: [Float]
     /// MPNet: [buckets × heads], shared by every layer.
     let relativeAttentionBias: [Float]?
@@ -33,21 +34,22 @@ public struct TransformerEncoder: Sendable {
         }
         let prefix = String(wordKey.dropLast("embeddings.word_embeddings.weight".count))
         let h = config.hiddenSize, inner = config.intermediateSize
-        func tensor(_ name: String, _ shape: [Int]) throws -> [Float] {
+        func weight(_ name: String, _ shape: [Int]) throws -> Tensor {
             guard let t = weights[prefix + name] else { throw WeightError("missing weight \(prefix + name) for a \(config.modelType) model") }
             guard t.shape == shape else { throw WeightError("weight \(prefix + name) has shape \(t.shape), expected \(shape)") }
-            return t.values
+            return t
         }
+        func tensor(_ name: String, _ shape: [Int]) throws -> [Float] { try weight(name, shape).values }
         vocabularySize = words.shape[0]
-        wordEmbeddings = try tensor("embeddings.word_embeddings.weight", [vocabularySize, h])
+        wordEmbeddings = try weight("embeddings.word_embeddings.weight", [vocabularySize, h])
         let positions = weights[prefix + "embeddings.position_embeddings.weight"]?.shape.first ?? 0
-        guard positions >= config.maxPositions || positions > 0 else { throw WeightError("missing weight \(prefix)embeddings.position_embeddings.weight") }
-        positionEmbeddings = try tensor("embeddings.position_embeddings.weight", [positions, h])
+        guard positions > 0 else { throw WeightError("missing weight \(prefix)embeddings.position_embeddings.weight") }
+        positionEmbeddings = try weight("embeddings.position_embeddings.weight", [positions, h])
         if config.family.hasTokenTypes {
             let types = weights[prefix + "embeddings.token_type_embeddings.weight"]?.shape.first ?? 0
-            tokenTypeEmbeddings = try tensor("embeddings.token_type_embeddings.weight", [types, h])
+            tokenTypeEmbeddings = try weight("embeddings.token_type_embeddings.weight", [types, h])
         } else {
-            tokenTypeEmbeddings = []
+            tokenTypeEmbeddings = nil
         }
         embeddingNormGamma = try tensor("embeddings.LayerNorm.weight", [h])
         embeddingNormBeta = try tensor("embeddings.LayerNorm.bias", [h])
@@ -56,12 +58,12 @@ public struct TransformerEncoder: Sendable {
         layers = try (0..<config.layers).map { i in
             let n = config.family.layerNames(i)
             return Layer(
-                qkvWeight: try tensor(n.query + ".weight", [h, h]) + tensor(n.key + ".weight", [h, h]) + tensor(n.value + ".weight", [h, h]),
+                query: try weight(n.query + ".weight", [h, h]), key: try weight(n.key + ".weight", [h, h]), value: try weight(n.value + ".weight", [h, h]),
                 qkvBias: try tensor(n.query + ".bias", [h]) + tensor(n.key + ".bias", [h]) + tensor(n.value + ".bias", [h]),
-                attentionOutWeight: try tensor(n.attentionOut + ".weight", [h, h]), attentionOutBias: try tensor(n.attentionOut + ".bias", [h]),
+                attentionOut: try weight(n.attentionOut + ".weight", [h, h]), attentionOutBias: try tensor(n.attentionOut + ".bias", [h]),
                 attentionNormGamma: try tensor(n.attentionNorm + ".weight", [h]), attentionNormBeta: try tensor(n.attentionNorm + ".bias", [h]),
-                intermediateWeight: try tensor(n.intermediate + ".weight", [inner, h]), intermediateBias: try tensor(n.intermediate + ".bias", [inner]),
-                outputWeight: try tensor(n.output + ".weight", [h, inner]), outputBias: try tensor(n.output + ".bias", [h]),
+                intermediate: try weight(n.intermediate + ".weight", [inner, h]), intermediateBias: try tensor(n.intermediate + ".bias", [inner]),
+                output: try weight(n.output + ".weight", [h, inner]), outputBias: try tensor(n.output + ".bias", [h]),
                 outputNormGamma: try tensor(n.outputNorm + ".weight", [h]), outputNormBeta: try tensor(n.outputNorm + ".bias", [h]))
         }
     }
@@ -84,17 +86,18 @@ public struct TransformerEncoder: Sendable {
         if let bad = ids.first(where: { $0 < 0 || Int($0) >= vocabularySize }) { throw WeightError("token id \(bad) is outside the vocabulary") }
         let positions = positionIDs(ids)
         let positionRows = positionEmbeddings.count / h
+        let word = wordEmbeddings.storage.pointer, position = positionEmbeddings.storage.pointer
         guard (positions.max() ?? 0) < positionRows else {
             throw WeightError("a sequence of \(length) tokens needs more than the model's \(positionRows) positions")
         }
         var hidden = [Float](repeating: 0, count: length * h)
-        let typeRows = tokenTypeEmbeddings.count / h
+        let typeRows = (tokenTypeEmbeddings?.count ?? 0) / h
         for t in 0..<length {
-            let word = Int(ids[t]) * h, position = positions[t] * h
-            for i in 0..<h { hidden[t * h + i] = wordEmbeddings[word + i] + positionEmbeddings[position + i] }
-            if typeRows > 0 {
-                let type = min(Int(typeIDs[t]), typeRows - 1) * h
-                for i in 0..<h { hidden[t * h + i] += tokenTypeEmbeddings[type + i] }
+            let w = word + Int(ids[t]) * h, p = position + positions[t] * h
+            for i in 0..<h { hidden[t * h + i] = w[i] + p[i] }
+            if let types = tokenTypeEmbeddings?.storage.pointer, typeRows > 0 {
+                let type = types + min(Int(typeIDs[t]), typeRows - 1) * h
+                for i in 0..<h { hidden[t * h + i] += type[i] }
             }
         }
         hidden.withUnsafeMutableBufferPointer {
@@ -115,7 +118,12 @@ public struct TransformerEncoder: Sendable {
         var output = [Float](repeating: 0, count: length * h)
         input.withUnsafeBufferPointer { x in
             qkv.withUnsafeMutableBufferPointer { qkv in
-                Kernels.linear(x.baseAddress!, rows: length, inFeatures: h, weight: layer.qkvWeight, bias: layer.qkvBias, outFeatures: 3 * h, into: qkv.baseAddress!)
+                layer.qkvBias.withUnsafeBufferPointer { bias in
+                    for (part, projection) in [layer.query, layer.key, layer.value].enumerated() {
+                        Kernels.linear(x.baseAddress!, rows: length, inFeatures: h, weight: projection.storage.pointer, bias: bias.baseAddress! + part * h,
+                                       outFeatures: h, into: qkv.baseAddress! + part * h, outputStride: 3 * h)
+                    }
+                }
                 scores.withUnsafeMutableBufferPointer { s in
                     context.withUnsafeMutableBufferPointer { c in
                         let scale = 1 / Float(d).squareRoot()
@@ -133,15 +141,24 @@ public struct TransformerEncoder: Sendable {
             }
             attended.withUnsafeMutableBufferPointer { a in
                 context.withUnsafeBufferPointer { c in
-                    Kernels.linear(c.baseAddress!, rows: length, inFeatures: h, weight: layer.attentionOutWeight, bias: layer.attentionOutBias, outFeatures: h, into: a.baseAddress!)
+                    layer.attentionOutBias.withUnsafeBufferPointer { bias in
+                        Kernels.linear(c.baseAddress!, rows: length, inFeatures: h, weight: layer.attentionOut.storage.pointer, bias: bias.baseAddress!,
+                                       outFeatures: h, into: a.baseAddress!)
+                    }
                 }
                 Kernels.add(x.baseAddress!, into: a.baseAddress!, count: length * h)
                 Kernels.layerNorm(a.baseAddress!, rows: length, width: h, gamma: layer.attentionNormGamma, beta: layer.attentionNormBeta, epsilon: config.layerNormEpsilon)
                 intermediate.withUnsafeMutableBufferPointer { i in
-                    Kernels.linear(a.baseAddress!, rows: length, inFeatures: h, weight: layer.intermediateWeight, bias: layer.intermediateBias, outFeatures: inner, into: i.baseAddress!)
+                    layer.intermediateBias.withUnsafeBufferPointer { bias in
+                        Kernels.linear(a.baseAddress!, rows: length, inFeatures: h, weight: layer.intermediate.storage.pointer, bias: bias.baseAddress!,
+                                       outFeatures: inner, into: i.baseAddress!)
+                    }
                     Kernels.gelu(i.baseAddress!, count: length * inner)
                     output.withUnsafeMutableBufferPointer { o in
-                        Kernels.linear(i.baseAddress!, rows: length, inFeatures: inner, weight: layer.outputWeight, bias: layer.outputBias, outFeatures: h, into: o.baseAddress!)
+                        layer.outputBias.withUnsafeBufferPointer { bias in
+                            Kernels.linear(i.baseAddress!, rows: length, inFeatures: inner, weight: layer.output.storage.pointer, bias: bias.baseAddress!,
+                                           outFeatures: h, into: o.baseAddress!)
+                        }
                         Kernels.add(a.baseAddress!, into: o.baseAddress!, count: length * h)
                         Kernels.layerNorm(o.baseAddress!, rows: length, width: h, gamma: layer.outputNormGamma, beta: layer.outputNormBeta, epsilon: config.layerNormEpsilon)
                     }
@@ -152,8 +169,8 @@ public struct TransformerEncoder: Sendable {
     }
 
     var parameterCount: Int {
-        wordEmbeddings.count + positionEmbeddings.count + tokenTypeEmbeddings.count + layers.reduce(0) { total, layer in
-            total + layer.qkvWeight.count + layer.attentionOutWeight.count + layer.intermediateWeight.count + layer.outputWeight.count
+        wordEmbeddings.count + positionEmbeddings.count + (tokenTypeEmbeddings?.count ?? 0) + layers.reduce(0) { total, layer in
+            total + 3 * layer.query.count + layer.attentionOut.count + layer.intermediate.count + layer.output.count
         }
     }
 }

@@ -6,7 +6,7 @@ struct MaskedLMHead: Sendable {
     let transformWeight: [Float], transformBias: [Float]
     let normGamma: [Float], normBeta: [Float]
     let epsilon: Float
-    let decoderWeight: [Float]  // [V × H]
+    let decoder: Tensor  // [V × H], usually the word embeddings themselves
     let decoderBias: [Float]
     let vocabularySize: Int
     let hidden: Int
@@ -38,8 +38,8 @@ struct MaskedLMHead: Sendable {
         normGamma = try tensor(names.norm + ".weight", [hidden])
         normBeta = try tensor(names.norm + ".bias", [hidden])
         epsilon = config.family == .distilbert ? 1e-12 : config.layerNormEpsilon
-        decoderWeight = weights[root + names.decoder + ".weight"]?.values ?? words.values  // tied to the embeddings
-        guard decoderWeight.count == vocabularySize * hidden else { throw WeightError("the masked-LM decoder does not match the vocabulary") }
+        decoder = weights[root + names.decoder + ".weight"] ?? words  // tied to the embeddings
+        guard decoder.count == vocabularySize * hidden else { throw WeightError("the masked-LM decoder does not match the vocabulary") }
         guard let bias = names.bias.compactMap({ weights[root + $0] }).first, bias.count == vocabularySize else {
             throw WeightError("missing masked-LM head bias \(root + names.bias[0])")
         }
@@ -56,7 +56,10 @@ struct MaskedLMHead: Sendable {
                 Kernels.gelu(x.baseAddress!, count: length * hidden)
                 Kernels.layerNorm(x.baseAddress!, rows: length, width: hidden, gamma: normGamma, beta: normBeta, epsilon: epsilon)
                 logits.withUnsafeMutableBufferPointer { l in
-                    Kernels.linear(x.baseAddress!, rows: length, inFeatures: hidden, weight: decoderWeight, bias: decoderBias, outFeatures: vocabularySize, into: l.baseAddress!)
+                    decoderBias.withUnsafeBufferPointer { bias in
+                        Kernels.linear(x.baseAddress!, rows: length, inFeatures: hidden, weight: decoder.storage.pointer, bias: bias.baseAddress!,
+                                       outFeatures: vocabularySize, into: l.baseAddress!)
+                    }
                 }
             }
         }

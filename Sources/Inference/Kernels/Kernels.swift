@@ -4,15 +4,29 @@ import Foundation
 /// The numeric building blocks of the encoders, on row-major float32 matrices.
 enum Kernels {
     /// `output[rows × outFeatures] = input[rows × inFeatures] · weightᵀ + bias`, with the weight
-    /// stored [outFeatures × inFeatures] as PyTorch stores it.
+    /// stored [outFeatures × inFeatures] as PyTorch stores it. `outputStride` lets several
+    /// projections fill the columns of one wider output (query, key and value side by side).
+    static func linear(_ input: UnsafePointer<Float>, rows: Int, inFeatures: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                       outFeatures: Int, into output: UnsafeMutablePointer<Float>, outputStride: Int? = nil) {
+        let ldc = outputStride ?? outFeatures
+        if let bias {
+            for row in 0..<rows { (output + row * ldc).update(from: bias, count: outFeatures) }
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outFeatures), Int32(inFeatures),
+                    1, input, Int32(inFeatures), weight, Int32(inFeatures), bias == nil ? 0 : 1, output, Int32(ldc))
+    }
+
+    /// `linear` with weights and bias held in arrays (small heads).
     static func linear(_ input: UnsafePointer<Float>, rows: Int, inFeatures: Int, weight: [Float], bias: [Float]?,
                        outFeatures: Int, into output: UnsafeMutablePointer<Float>) {
-        if let bias {
-            for row in 0..<rows { bias.withUnsafeBufferPointer { (output + row * outFeatures).update(from: $0.baseAddress!, count: outFeatures) } }
-        }
         weight.withUnsafeBufferPointer { w in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outFeatures), Int32(inFeatures),
-                        1, input, Int32(inFeatures), w.baseAddress, Int32(inFeatures), bias == nil ? 0 : 1, output, Int32(outFeatures))
+            if let bias {
+                bias.withUnsafeBufferPointer { b in
+                    linear(input, rows: rows, inFeatures: inFeatures, weight: w.baseAddress!, bias: b.baseAddress!, outFeatures: outFeatures, into: output)
+                }
+            } else {
+                linear(input, rows: rows, inFeatures: inFeatures, weight: w.baseAddress!, bias: nil, outFeatures: outFeatures, into: output)
+            }
         }
     }
 

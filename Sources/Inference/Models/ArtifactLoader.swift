@@ -1,6 +1,5 @@
 import Foundation
 import OrderedJSON
-import ZIPFoundation
 
 /// What the artifact itself cannot say, from the registration's `model_config`.
 public struct ModelOptions: Sendable {
@@ -27,35 +26,27 @@ public struct ModelOptions: Sendable {
 }
 
 /// An OpenSearch model artifact: a zip holding one TorchScript `.pt` (or `.onnx`) file, `tokenizer.json`
-/// and, for the sparse tokenizer, `idf.json`.
+/// and, for the sparse tokenizer, `idf.json`. The zip is memory-mapped: a stored (uncompressed) model
+/// file, as OpenSearch writes them, is read in place.
 struct OpenedArtifact {
-    let archive: Archive
+    let zip: ZipDirectory
     let contents: ArtifactContents
     let tokenizer: Tokenizer
 
-    init(zip: URL, format: ArtifactFormat, modelFileOptional: Bool = false) throws {
-        do { contents = try ArtifactLayout.inspect(zip: zip, format: format, modelFileOptional: modelFileOptional) } catch let error as ArtifactError {
+    init(zip url: URL, format: ArtifactFormat, modelFileOptional: Bool = false) throws {
+        do { contents = try ArtifactLayout.inspect(zip: url, format: format, modelFileOptional: modelFileOptional) } catch let error as ArtifactError {
             throw WeightError(error.message)
         }
-        archive = try Archive(url: zip, accessMode: .read)
-        tokenizer = try Tokenizer.load(Self.read(archive, contents.tokenizerFile))
+        zip = try ZipDirectory(ByteRegion(file: MappedFile(url)))
+        guard let tokenizerBytes = try zip.contents(contents.tokenizerFile) else { throw WeightError("the artifact has no tokenizer.json") }
+        tokenizer = try Tokenizer.load(tokenizerBytes.data)
     }
 
-    func entry(_ path: String) throws -> Data? {
-        guard archive[path] != nil else { return nil }
-        return try Self.read(archive, path)
-    }
+    func entry(_ path: String) throws -> Data? { try zip.contents(path)?.data }
 
-    func modelFile() throws -> Data {
-        guard let name = contents.modelFile else { throw WeightError("the artifact has no model file") }
-        return try Self.read(archive, name)
-    }
-
-    private static func read(_ archive: Archive, _ path: String) throws -> Data {
-        guard let entry = archive[path] else { throw WeightError("the artifact has no \(path)") }
-        var data = Data(capacity: Int(entry.uncompressedSize))
-        _ = try archive.extract(entry, skipCRC32: true) { data.append($0) }
-        return data
+    func modelFile() throws -> ByteRegion {
+        guard let name = contents.modelFile, let region = try zip.contents(name) else { throw WeightError("the artifact has no model file") }
+        return region
     }
 }
 
@@ -63,7 +54,7 @@ public enum ArtifactLoader {
     public static func loadTextEmbedder(zip: URL, format: ArtifactFormat, options: ModelOptions) throws -> TextEmbedder {
         let artifact = try OpenedArtifact(zip: zip, format: format)
         if format == .onnx { return try options.checkDimension(loadONNX(artifact, options: options)) }
-        let module = try TorchScriptReader.read(artifact.modelFile())
+        let module = try TorchScriptReader.read(artifact.modelFile().aligned())
         let (encoder, maxLength) = try encoder(of: module, tokenizer: artifact.tokenizer, options: options)
         // A traced sentence-transformers model says itself whether it normalizes (a Normalize module);
         // a plain Hugging Face trace does not, and model_config decides.
@@ -77,7 +68,7 @@ public enum ArtifactLoader {
     /// from the wrapper's traced code.
     public static func loadSparseEncoder(zip: URL, options: ModelOptions) throws -> SparseEncoder {
         let artifact = try OpenedArtifact(zip: zip, format: .torchScript)
-        let module = try TorchScriptReader.read(artifact.modelFile())
+        let module = try TorchScriptReader.read(artifact.modelFile().aligned())
         let (encoder, maxLength) = try encoder(of: module, tokenizer: artifact.tokenizer, options: options)
         let head = try MaskedLMHead(weights: module.weights, config: encoder.config)
         let wrapper = try SparseWrapperCode(module)
@@ -94,14 +85,14 @@ public enum ArtifactLoader {
 
     public static func loadCrossEncoder(zip: URL, options: ModelOptions) throws -> CrossEncoder {
         let artifact = try OpenedArtifact(zip: zip, format: .torchScript)
-        let module = try TorchScriptReader.read(artifact.modelFile())
+        let module = try TorchScriptReader.read(artifact.modelFile().aligned())
         let (encoder, maxLength) = try encoder(of: module, tokenizer: artifact.tokenizer, options: options)
         return try CrossEncoder(tokenizer: artifact.tokenizer, encoder: encoder, weights: module.weights, maxLength: maxLength)
     }
 
     public static func loadQuestionAnswerer(zip: URL, options: ModelOptions) throws -> QuestionAnswerer {
         let artifact = try OpenedArtifact(zip: zip, format: .torchScript)
-        let module = try TorchScriptReader.read(artifact.modelFile())
+        let module = try TorchScriptReader.read(artifact.modelFile().aligned())
         let (encoder, maxLength) = try encoder(of: module, tokenizer: artifact.tokenizer, options: options)
         return try QuestionAnswerer(tokenizer: artifact.tokenizer, encoder: encoder, weights: module.weights, maxLength: maxLength)
     }
@@ -122,7 +113,7 @@ public enum ArtifactLoader {
     /// (new-style exports with a `sentence_embedding` output); otherwise `model_config` does.
     static func loadONNX(_ artifact: OpenedArtifact, options: ModelOptions) throws -> TextEmbedder {
         let tokenizer = artifact.tokenizer
-        let graph = try ONNXEncoderGraph(ONNXReader.read(artifact.modelFile(), externalData: { try artifact.entry($0) }))
+        let graph = try ONNXEncoderGraph(ONNXReader.read(artifact.modelFile().data, externalData: { try artifact.entry($0) }))
         let config = try graph.config(given: options.encoderConfig)
         let encoder = try TransformerEncoder(config: config, weights: graph.weights)
         let maxLength = min(tokenizer.truncationLength ?? 512, config.maxPositions)

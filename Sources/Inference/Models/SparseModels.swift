@@ -19,7 +19,7 @@ public final class SparseEncoder: NativeModel, @unchecked Sendable {
     public let pruneRatio: Float
     let maxLength: Int
 
-    public var residentBytes: Int { (encoder.parameterCount + head.decoderWeight.count) * MemoryLayout<Float>.size }
+    public var residentBytes: Int { encoder.parameterCount * MemoryLayout<Float>.size }
 
     init(tokenizer: Tokenizer, encoder: TransformerEncoder, head: MaskedLMHead, doubleLog: Bool, pruneRatio: Float, maxLength: Int) {
         self.tokenizer = tokenizer

@@ -1,16 +1,60 @@
 import Foundation
 import OrderedJSON
 
+/// Float32 values of a tensor: read in place from a memory-mapped file when the file stores them
+/// as aligned little-endian float32, otherwise held in memory we own.
+public final class FloatBuffer: @unchecked Sendable {
+    public let pointer: UnsafePointer<Float>
+    public let count: Int
+    /// True when the values are read where the file's bytes are (the mapping, or the one aligned
+    /// copy of a model file), rather than decoded into memory of their own.
+    public let isInPlace: Bool
+    private let owner: AnyObject?
+    private let owned: UnsafeMutablePointer<Float>?
+
+    init(copying values: [Float]) {
+        let storage = UnsafeMutablePointer<Float>.allocate(capacity: max(values.count, 1))
+        values.withUnsafeBufferPointer { if let source = $0.baseAddress { storage.update(from: source, count: values.count) } }
+        owned = storage
+        owner = nil
+        pointer = UnsafePointer(storage)
+        count = values.count
+        isInPlace = false
+    }
+
+    /// Values at `region.base + byteOffset`, used in place when aligned (nil otherwise).
+    init?(region: ByteRegion, byteOffset: Int, count: Int) {
+        let address = region.base + byteOffset
+        guard Int(bitPattern: address) % MemoryLayout<Float>.alignment == 0, byteOffset + count * 4 <= region.count else { return nil }
+        owner = region.owner
+        owned = nil
+        pointer = address.assumingMemoryBound(to: Float.self)
+        self.count = count
+        isInPlace = true
+    }
+
+    deinit { owned?.deallocate() }
+
+    var buffer: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: pointer, count: count) }
+}
+
 /// A named float32 tensor (weights are widened to float32 when stored narrower).
 public struct Tensor: Sendable {
     public let shape: [Int]
-    public let values: [Float]
+    public let storage: FloatBuffer
 
-    public var count: Int { values.count }
+    public var count: Int { storage.count }
+    /// A copy of the values (for small tensors; large weights are read through `storage`).
+    public var values: [Float] { Array(storage.buffer) }
 
     public init(shape: [Int], values: [Float]) {
         self.shape = shape
-        self.values = values
+        self.storage = FloatBuffer(copying: values)
+    }
+
+    init(shape: [Int], storage: FloatBuffer) {
+        self.shape = shape
+        self.storage = storage
     }
 }
 
@@ -24,13 +68,14 @@ public struct WeightError: Error, Sendable, CustomStringConvertible {
 /// each tensor's dtype, shape and byte range, then the raw data. The file is memory-mapped.
 public enum Safetensors {
     public static func read(_ url: URL) throws -> [String: Tensor] {
-        let data = try Data(contentsOf: url, options: .alwaysMapped)
+        let region = ByteRegion(file: try MappedFile(url))
+        let data = region.bytes
         guard data.count >= 8 else { throw WeightError("\(url.lastPathComponent) is too short for a safetensors file") }
         let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
         guard headerLength <= UInt64(data.count - 8) else { throw WeightError("\(url.lastPathComponent): header length \(headerLength) exceeds the file") }
         let body = 8 + Int(headerLength)
         let header: JSON
-        do { header = try JSON.parse(data[8..<body]) } catch { throw WeightError("\(url.lastPathComponent): header is not JSON: \(error)") }
+        do { header = try JSON.parse(UnsafeRawBufferPointer(rebasing: data[8..<body])) } catch { throw WeightError("\(url.lastPathComponent): header is not JSON: \(error)") }
         var tensors: [String: Tensor] = [:]
         for (name, entry) in header.objectValue ?? [:] where name != "__metadata__" {
             guard let dtype = entry["dtype"]?.stringValue,
@@ -45,7 +90,11 @@ public enum Safetensors {
             // Integer buffers (`position_ids`) are not weights; the encoders never read them.
             guard ["F32", "F16", "BF16"].contains(dtype) else { continue }
             let count = shape.reduce(1, *)
-            tensors[name] = Tensor(shape: shape, values: try FloatDecoding.decode(data[start..<end], dtype: dtype, count: count, name: name))
+            if dtype == "F32", end - start == count * 4, let mapped = FloatBuffer(region: region, byteOffset: start, count: count) {
+                tensors[name] = Tensor(shape: shape, storage: mapped)
+            } else {
+                tensors[name] = Tensor(shape: shape, values: try FloatDecoding.decode(Data(UnsafeRawBufferPointer(rebasing: data[start..<end])), dtype: dtype, count: count, name: name))
+            }
         }
         return tensors
     }

@@ -1,5 +1,4 @@
 import Foundation
-import ZIPFoundation
 
 /// The weights of a TorchScript file (`torch.jit.save`), named by their attribute paths
 /// (`0.auto_model.encoder.layer.3.attention.self.query.weight`), and the class of every module.
@@ -21,31 +20,28 @@ public struct TorchScriptModule: Sendable {
 /// (raw little-endian storages). Float32, float16 and bfloat16 tensors become float32; other
 /// tensors (integer buffers) are skipped.
 public enum TorchScriptReader {
-    public static func read(_ data: Data) throws -> TorchScriptModule {
-        let archive: Archive
-        do { archive = try Archive(data: data, accessMode: .read) } catch {
-            throw WeightError("the model file is not a TorchScript zip archive: \(error)")
+    public static func read(_ data: Data) throws -> TorchScriptModule { try read(ByteRegion(copying: data)) }
+
+    /// Reads a TorchScript zip held in `region`; float32 weights of stored records stay in place.
+    static func read(_ region: ByteRegion) throws -> TorchScriptModule {
+        let zip: ZipDirectory
+        do { zip = try ZipDirectory(region) } catch let error as WeightError {
+            throw WeightError("the model file is not a TorchScript zip archive: \(error.message)")
         }
-        guard let first = archive.makeIterator().next(), let root = first.path.split(separator: "/").first else {
+        guard let first = zip.names.first, let root = first.split(separator: "/").first else {
             throw WeightError("the TorchScript archive is empty")
         }
-        func record(_ name: String) throws -> Data? {
-            guard let entry = archive["\(root)/\(name)"] else { return nil }
-            var bytes = Data(capacity: Int(entry.uncompressedSize))
-            do { _ = try archive.extract(entry, skipCRC32: true) { bytes.append($0) } } catch {
-                throw WeightError("cannot read \(root)/\(name) from the TorchScript archive: \(error)")
-            }
-            return bytes
-        }
+        func record(_ name: String) throws -> ByteRegion? { try zip.contents("\(root)/\(name)") }
         guard let pickle = try record("data.pkl") else { throw WeightError("the TorchScript archive has no \(root)/data.pkl") }
-        var unpickler = Unpickler(pickle)
+        var unpickler = Unpickler(pickle.data)
         let tree = try unpickler.load()
 
         var references: [(String, TensorReference)] = []
         var classes: [String: String] = [:]
         collect(tree, path: "", references: &references, classes: &classes)
 
-        var storages: [String: [Float]] = [:]
+        var storages: [String: ByteRegion] = [:]
+        var decoded: [String: [Float]] = [:]
         var weights: [String: Tensor] = [:]
         for (name, reference) in references {
             guard let dtype = storageDType(reference.dtype) else { continue }
@@ -57,27 +53,54 @@ public enum TorchScriptReader {
                 guard bytes.count >= reference.storageCount * width else {
                     throw WeightError("storage \(reference.storageKey) is truncated: \(bytes.count) bytes for \(reference.storageCount) values")
                 }
-                storages[reference.storageKey] = try FloatDecoding.decode(bytes.prefix(reference.storageCount * width), dtype: dtype,
-                                                                          count: reference.storageCount, name: name)
+                storages[reference.storageKey] = bytes
             }
-            weights[name] = try view(storages[reference.storageKey]!, reference, name: name)
+            let storage = storages[reference.storageKey]!
+            if dtype == "F32", let contiguous = try contiguousCount(reference, name: name),
+               let inPlace = FloatBuffer(region: storage, byteOffset: reference.offset * 4, count: contiguous) {
+                weights[name] = Tensor(shape: reference.shape, storage: inPlace)
+                continue
+            }
+            if decoded[reference.storageKey] == nil {
+                let width = dtype == "F32" ? 4 : 2
+                decoded[reference.storageKey] = try FloatDecoding.decode(try storage.slice(0, reference.storageCount * width).data, dtype: dtype,
+                                                                         count: reference.storageCount, name: name)
+            }
+            weights[name] = try view(decoded[reference.storageKey]!, reference, name: name)
         }
         var code: [String: String] = [:]
-        for entry in archive where entry.path.hasPrefix("\(root)/code/") && entry.path.hasSuffix(".py") {
-            if let text = try record(String(entry.path.dropFirst(root.count + 1))) { code[entry.path] = String(decoding: text, as: UTF8.self) }
+        for path in zip.names where path.hasPrefix("\(root)/code/") && path.hasSuffix(".py") {
+            if let text = try zip.contents(path) { code[path] = String(decoding: text.bytes, as: UTF8.self) }
         }
         var constants: [Tensor?] = []
         if let pickle = try record("constants.pkl") {
-            var constantsUnpickler = Unpickler(pickle)
+            var constantsUnpickler = Unpickler(pickle.data)
             for value in try constantsUnpickler.load().items ?? [] {
                 guard case .tensor(let reference) = value, let bytes = try record("constants/\(reference.storageKey)") else {
                     constants.append(nil)
                     continue
                 }
-                constants.append(try constantValues(bytes, reference))
+                constants.append(try constantValues(bytes.data, reference))
             }
         }
         return TorchScriptModule(weights: weights, code: code, constants: constants, classes: classes)
+    }
+
+    /// The element count of a row-major contiguous view (nil when strided), checked against its storage.
+    private static func contiguousCount(_ reference: TensorReference, name: String) throws -> Int? {
+        let count = reference.shape.reduce(1, *)
+        guard reference.shape.count == reference.strides.count else {
+            throw WeightError("tensor \(name) has \(reference.shape.count) sizes but \(reference.strides.count) strides")
+        }
+        var expected = 1
+        for (size, stride) in zip(reference.shape, reference.strides).reversed() where size > 1 {
+            if stride != expected { return nil }
+            expected *= size
+        }
+        guard reference.offset >= 0, reference.offset + count <= reference.storageCount else {
+            throw WeightError("tensor \(name) reaches past the end of its storage")
+        }
+        return count
     }
 
     /// A small constant tensor of any common dtype, as float32 (the index of a tensor in `constants.pkl`).

@@ -1,0 +1,100 @@
+import CZlib  // zlib, as ZIPFoundation links it
+import Foundation
+
+/// A file mapped read-only into memory; weights are read from it in place.
+final class MappedFile: @unchecked Sendable {
+    let base: UnsafeRawPointer
+    let size: Int
+
+    init(_ url: URL) throws {
+        let descriptor = open(url.path, O_RDONLY)
+        guard descriptor >= 0 else { throw WeightError("cannot open \(url.path): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw WeightError("cannot read \(url.path)") }
+        size = Int(info.st_size)
+        guard size > 0, let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), mapping != MAP_FAILED else {
+            throw WeightError("cannot map \(url.lastPathComponent) (\(size) bytes)")
+        }
+        base = UnsafeRawPointer(mapping)
+    }
+
+    deinit { munmap(UnsafeMutableRawPointer(mutating: base), size) }
+}
+
+/// Bytes owned by memory we allocated (inflated entries, copies of `Data`).
+final class OwnedBytes: @unchecked Sendable {
+    let base: UnsafeMutableRawPointer
+    let size: Int
+
+    init(size: Int) {
+        self.size = size
+        base = UnsafeMutableRawPointer.allocate(byteCount: max(size, 1), alignment: 64)
+    }
+
+    deinit { base.deallocate() }
+}
+
+/// A range of bytes that stays valid while its owner (a mapping or an allocation) lives.
+struct ByteRegion: @unchecked Sendable {
+    let owner: AnyObject
+    let base: UnsafeRawPointer
+    let count: Int
+
+    init(file: MappedFile) {
+        owner = file
+        base = file.base
+        count = file.size
+    }
+
+    init(copying data: Data) {
+        let owned = OwnedBytes(size: data.count)
+        data.withUnsafeBytes { if let source = $0.baseAddress { owned.base.copyMemory(from: source, byteCount: data.count) } }
+        owner = owned
+        base = UnsafeRawPointer(owned.base)
+        count = data.count
+    }
+
+    private init(owner: AnyObject, base: UnsafeRawPointer, count: Int) {
+        self.owner = owner
+        self.base = base
+        self.count = count
+    }
+
+    func slice(_ offset: Int, _ length: Int) throws -> ByteRegion {
+        guard offset >= 0, length >= 0, offset + length <= count else {
+            throw WeightError("a record reaches past the end of its file (\(offset)+\(length) > \(count))")
+        }
+        return ByteRegion(owner: owner, base: base + offset, count: length)
+    }
+
+    var data: Data { Data(bytes: base, count: count) }
+
+    /// The region itself when it starts on a 64-byte boundary, else one aligned copy of it (a zip
+    /// entry starts wherever its name ends, so a TorchScript file inside an artifact zip rarely
+    /// lands aligned; inside it PyTorch aligns every record to 64 bytes).
+    func aligned() -> ByteRegion {
+        if Int(bitPattern: base) % 64 == 0 { return self }
+        let owned = OwnedBytes(size: count)
+        owned.base.copyMemory(from: base, byteCount: count)
+        return ByteRegion(owner: owned, base: UnsafeRawPointer(owned.base), count: count)
+    }
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    /// Raw DEFLATE (zip method 8) into a new region of `size` bytes.
+    func inflated(size: Int) throws -> ByteRegion {
+        let output = OwnedBytes(size: size)
+        var stream = z_stream()
+        guard inflateInit2_(&stream, -MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw WeightError("cannot start inflating a zip entry")
+        }
+        defer { inflateEnd(&stream) }
+        stream.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
+        stream.avail_in = uInt(count)
+        stream.next_out = output.base.assumingMemoryBound(to: Bytef.self)
+        stream.avail_out = uInt(size)
+        let status = inflate(&stream, Z_FINISH)
+        guard status == Z_STREAM_END, Int(stream.total_out) == size else { throw WeightError("a deflated zip entry is corrupt") }
+        return ByteRegion(owner: output, base: UnsafeRawPointer(output.base), count: size)
+    }
+}

@@ -48,4 +48,26 @@ import Testing
             #expect(RelativePositions.bucket(relative, buckets: 32) == bucket, "relative \(relative)")
         }
     }
+
+    @Test func unsupportedOrDamagedModelsAreClearErrors() throws {
+        #expect(throws: WeightError.self) {
+            try EncoderConfig(json: ["model_type": "gpt2", "hidden_size": 16, "num_attention_heads": 2, "num_hidden_layers": 1, "intermediate_size": 32])
+        }
+        #expect(throws: WeightError.self) {
+            try EncoderConfig(json: ["model_type": "bert", "hidden_size": 16, "num_attention_heads": 2, "num_hidden_layers": 1,
+                                     "intermediate_size": 32, "hidden_act": "relu"])
+        }
+        // A safetensors header that promises an impossible tensor.
+        let header = Data(#"{"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}}"#.utf8)
+        var file = Data(withUnsafeBytes(of: UInt64(header.count).littleEndian) { Data($0) })
+        file.append(header)
+        file.append(Data(count: 4))
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("hostile-\(UUID().uuidString).safetensors")
+        try file.write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        #expect(throws: WeightError.self) { try Safetensors.read(url) }
+        // An encoder given no tokens refuses instead of crashing.
+        let model = try TextEmbedder.load(folder: Fixtures.url("architectures/bert/folder"))
+        #expect(throws: WeightError.self) { try model.encoder.forward(ids: [], typeIDs: []) }
+    }
 }

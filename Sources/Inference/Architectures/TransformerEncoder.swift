@@ -83,6 +83,7 @@ public struct TransformerEncoder: Sendable {
     /// Token embeddings [L × H] of one sequence (every token attends to every token).
     public func forward(ids: [Int32], typeIDs: [Int32]) throws -> [Float] {
         let length = ids.count, h = config.hiddenSize
+        guard length > 0 else { throw WeightError("nothing to encode: the text gave no tokens") }
         if let bad = ids.first(where: { $0 < 0 || Int($0) >= vocabularySize }) { throw WeightError("token id \(bad) is outside the vocabulary") }
         let positions = positionIDs(ids)
         let positionRows = positionEmbeddings.count / h

@@ -153,7 +153,7 @@ enum ONNXReader {
             default: continue
             }
         }
-        let count = dims.reduce(1, *)
+        let count = try Shape.count(dims, name: name)
         if let location = external["location"] {
             guard let data = try externalData(location) else {
                 throw WeightError("initializer \(name) refers to external data \(location), which is missing")

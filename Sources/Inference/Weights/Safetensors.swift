@@ -89,7 +89,7 @@ public enum Safetensors {
             }
             // Integer buffers (`position_ids`) are not weights; the encoders never read them.
             guard ["F32", "F16", "BF16"].contains(dtype) else { continue }
-            let count = shape.reduce(1, *)
+            let count = try Shape.count(shape, name: name)
             if dtype == "F32", end - start == count * 4, let mapped = FloatBuffer(region: region, byteOffset: start, count: count) {
                 tensors[name] = Tensor(shape: shape, storage: mapped)
             } else {
@@ -122,5 +122,20 @@ enum FloatDecoding {
                 return (0..<count).map { Float(bitPattern: UInt32(raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self).littleEndian) << 16) }
             }
         }
+    }
+}
+
+/// Element counts of shapes read from files, which must not be trusted to be sane.
+enum Shape {
+    /// The number of elements, or an error for negative sizes or counts beyond 2³¹.
+    static func count(_ shape: [Int], name: String) throws -> Int {
+        var total = 1
+        for size in shape {
+            guard size >= 0 else { throw WeightError("tensor \(name) has a negative size in its shape \(shape)") }
+            let (product, overflow) = total.multipliedReportingOverflow(by: size)
+            guard !overflow, product <= Int(Int32.max) else { throw WeightError("tensor \(name) has an impossible shape \(shape)") }
+            total = product
+        }
+        return total
     }
 }

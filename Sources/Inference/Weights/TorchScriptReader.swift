@@ -88,7 +88,7 @@ public enum TorchScriptReader {
 
     /// The element count of a row-major contiguous view (nil when strided), checked against its storage.
     private static func contiguousCount(_ reference: TensorReference, name: String) throws -> Int? {
-        let count = reference.shape.reduce(1, *)
+        let count = try Shape.count(reference.shape, name: name)
         guard reference.shape.count == reference.strides.count else {
             throw WeightError("tensor \(name) has \(reference.shape.count) sizes but \(reference.strides.count) strides")
         }
@@ -105,7 +105,7 @@ public enum TorchScriptReader {
 
     /// A small constant tensor of any common dtype, as float32 (the index of a tensor in `constants.pkl`).
     private static func constantValues(_ bytes: Data, _ reference: TensorReference) throws -> Tensor? {
-        let count = max(reference.shape.reduce(1, *), 1)
+        let count = max(try Shape.count(reference.shape, name: "constant"), 1)
         func element(_ i: Int) -> Float? {
             let at = reference.offset + (reference.strides.last ?? 1) * i
             switch reference.dtype {
@@ -159,7 +159,7 @@ public enum TorchScriptReader {
     /// The elements of a (possibly strided) view, in row-major order.
     private static func view(_ storage: [Float], _ reference: TensorReference, name: String) throws -> Tensor {
         let shape = reference.shape, strides = reference.strides
-        let count = shape.reduce(1, *)
+        let count = try Shape.count(shape, name: name)
         guard shape.count == strides.count else { throw WeightError("tensor \(name) has \(shape.count) sizes but \(strides.count) strides") }
         let last = reference.offset + zip(shape, strides).reduce(0) { $0 + ($1.0 - 1) * $1.1 }
         guard count == 0 || (reference.offset >= 0 && last < storage.count) else {

@@ -9,16 +9,9 @@ import Testing
     static let families = ["bert", "distilbert", "roberta", "xlm-roberta", "mpnet", "distilbert-dense"]
 
     static func maxDifference(_ model: TextEmbedder, family: String) throws -> Float {
-        let lines = try Fixtures.lines("architectures/\(family)/embeddings.jsonl").map { try JSON.parse($0) }
-        #expect(lines.count >= 50)
-        let vectors = try model.embed(lines.map { $0["text"]!.stringValue! })
-        var worst: Float = 0
-        for (vector, line) in zip(vectors, lines) {
-            let expected = line["embedding"]!.arrayValue!.map { Float($0.doubleValue!) }
-            guard vector.count == expected.count else { return .infinity }
-            worst = max(worst, zip(vector, expected).map { abs($0 - $1) }.max() ?? 0)
-        }
-        return worst
+        let references = try EmbeddingReferences(Fixtures.url("architectures/\(family)/embeddings.jsonl"))
+        #expect(references.texts.count >= 50)
+        return try references.maxDifference(model).difference
     }
 
     @Test(arguments: families)

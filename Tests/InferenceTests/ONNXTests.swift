@@ -24,16 +24,10 @@ import ZIPFoundation
         #expect(model.encoder.config.heads == 12)
         #expect(model.pooling == .mean)
         #expect(!model.normalize)
-        let references = try Fixtures.lines("paraphrase-minilm-l3-onnx-embeddings.jsonl").map { try JSON.parse($0) }
-        #expect(references.count >= 50)
-        let vectors = try model.embed(references.map { $0["text"]!.stringValue! })
-        var worst: Float = 0
-        for (vector, reference) in zip(vectors, references) {
-            let expected = reference["embedding"]!.arrayValue!.map { Float($0.doubleValue!) }
-            #expect(vector.count == expected.count)
-            worst = max(worst, zip(vector, expected).map { abs($0 - $1) }.max() ?? .infinity)
-        }
-        #expect(worst <= 1e-4, "largest difference \(worst)")
+        let references = try EmbeddingReferences(Fixtures.url("paraphrase-minilm-l3-onnx-embeddings.jsonl"))
+        #expect(references.texts.count >= 50)
+        let worst = try references.maxDifference(model)
+        #expect(worst.difference <= 1e-4, "largest difference \(worst.difference) for \(worst.text.debugDescription)")
     }
 
     /// The first artifact generation: token embeddings out, pooling and normalization from model_config;

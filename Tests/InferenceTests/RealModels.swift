@@ -1,4 +1,6 @@
 import Foundation
+import Inference
+import OrderedJSON
 
 /// Real model files that PyPI packages ship (installed by `scripts/install-deps`).
 enum RealModels {
@@ -48,5 +50,29 @@ enum Fixtures {
     /// Lines of a JSON-lines fixture.
     static func lines(_ name: String) throws -> [Data] {
         try Data(contentsOf: url(name)).split(separator: UInt8(ascii: "\n")).map { Data($0) }
+    }
+}
+
+/// Reference embeddings (`{"text", "embedding"}` per line) and how far a model is from them.
+struct EmbeddingReferences {
+    let texts: [String]
+    let vectors: [[Float]]
+
+    init(_ url: URL, keepingOnly keep: (String) -> Bool = { _ in true }) throws {
+        let lines = try Data(contentsOf: url).split(separator: UInt8(ascii: "\n")).map { try JSON.parse($0) }
+            .filter { keep($0["text"]?.stringValue ?? "") }
+        texts = lines.map { $0["text"]?.stringValue ?? "" }
+        vectors = lines.map { $0["embedding"]?.arrayValue?.map { Float($0.doubleValue ?? .nan) } ?? [] }
+    }
+
+    /// The largest absolute difference over every text and dimension (infinity on a size mismatch),
+    /// with the text where it occurs.
+    func maxDifference(_ model: TextEmbedder) throws -> (difference: Float, text: String) {
+        var worst: (Float, String) = (0, "")
+        for (text, (vector, expected)) in zip(texts, zip(try model.embed(texts), vectors)) {
+            let difference = vector.count == expected.count ? zip(vector, expected).map { abs($0 - $1) }.max() ?? 0 : .infinity
+            if difference > worst.0 || difference.isNaN { worst = (difference, text) }
+        }
+        return worst
     }
 }

@@ -11,18 +11,10 @@ import Testing
         #expect(model.pooling == .mean)
         #expect(model.normalize)
         #expect(model.maxLength == 256)
-        let references = try Fixtures.lines("minilm-embeddings.jsonl").map { try JSON.parse($0) }
-        #expect(references.count >= 50)
-        let texts = references.map { $0["text"]!.stringValue! }
-        let vectors = try model.embed(texts)
-        var worst: (Float, String) = (0, "")
-        for (vector, reference) in zip(vectors, references) {
-            let expected = reference["embedding"]!.arrayValue!.map { Float($0.doubleValue!) }
-            #expect(vector.count == expected.count)
-            let difference = zip(vector, expected).map { abs($0 - $1) }.max() ?? .infinity
-            if difference > worst.0 { worst = (difference, reference["text"]!.stringValue!) }
-        }
-        #expect(worst.0 <= 1e-4, "largest difference \(worst.0) for \(worst.1.debugDescription)")
+        let references = try EmbeddingReferences(Fixtures.url("minilm-embeddings.jsonl"))
+        #expect(references.texts.count >= 50)
+        let worst = try references.maxDifference(model)
+        #expect(worst.difference <= 1e-4, "largest difference \(worst.difference) for \(worst.text.debugDescription)")
     }
 
     @Test func knownVectorAndBatchIndependence() throws {

@@ -11,18 +11,6 @@ import Testing
                             normalize: config["normalize_result"]?.boolValue)
     }
 
-    static func maxDifference(_ model: TextEmbedder, references: URL, maxTokens: Int = .max) throws -> (Float, Int) {
-        let lines = try Data(contentsOf: references).split(separator: UInt8(ascii: "\n")).map { try JSON.parse($0) }
-            .filter { model.tokenizer.encode($0["text"]!.stringValue!, maxLength: 100_000).ids.count <= maxTokens }
-        let vectors = try model.embed(lines.map { $0["text"]!.stringValue! })
-        var worst: Float = 0
-        for (vector, line) in zip(vectors, lines) {
-            let expected = line["embedding"]!.arrayValue!.map { Float($0.doubleValue!) }
-            guard vector.count == expected.count else { return (.infinity, lines.count) }
-            worst = max(worst, zip(vector, expected).map { abs($0 - $1) }.max() ?? 0)
-        }
-        return (worst, lines.count)
-    }
 
     @Test func tracedSentenceTransformerLoadsAndMatchesItsReference() throws {
         let zip = try Fixtures.url("architectures/bert/bert-torch_script.zip")
@@ -30,8 +18,7 @@ import Testing
         #expect(model.dimension == 16)
         #expect(model.normalize)
         #expect(model.maxLength == 64)
-        let (difference, count) = try Self.maxDifference(model, references: Fixtures.url("architectures/bert/embeddings.jsonl"))
-        #expect(count >= 50)
+        let difference = try ArchitectureTests.maxDifference(model, family: "bert")
         #expect(difference <= 1e-4, "largest difference \(difference)")
     }
 
@@ -41,7 +28,7 @@ import Testing
         #expect(model.encoder.config.heads == 2)
         #expect(model.encoder.config.layers == 2)
         #expect(model.encoder.config.layerNormEpsilon == 1e-12)
-        let (difference, _) = try Self.maxDifference(model, references: Fixtures.url("architectures/bert/embeddings.jsonl"))
+        let difference = try ArchitectureTests.maxDifference(model, family: "bert")
         #expect(difference <= 1e-4, "largest difference \(difference)")
     }
 
@@ -76,7 +63,10 @@ import Testing
         let model = try ArtifactLoader.loadTextEmbedder(zip: folder.appendingPathComponent("all-MiniLM-L6-v2-torch_script.zip"), format: .torchScript,
                                                         options: Self.options(from: folder.appendingPathComponent("all-MiniLM-L6-v2-config.json")))
         // The tokenizer.json truncates at 128 where sentence-transformers stops at 256: compare short texts.
-        let (difference, _) = try Self.maxDifference(model, references: folder.appendingPathComponent("all-MiniLM-L6-v2-embeddings.jsonl"), maxTokens: 128)
+        let references = try EmbeddingReferences(folder.appendingPathComponent("all-MiniLM-L6-v2-embeddings.jsonl")) {
+            model.tokenizer.encode($0, maxLength: 100_000).ids.count <= 128
+        }
+        let difference = try references.maxDifference(model).difference
         #expect(difference <= 1e-4, "largest difference \(difference)")
     }
 

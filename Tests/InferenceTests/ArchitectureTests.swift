@@ -34,6 +34,18 @@ import Testing
         #expect(difference <= 1e-4, "\(family): largest difference \(difference)")
     }
 
+    /// A trace says its own pooling; model_config and the catalog only decide when it cannot.
+    @Test(arguments: [("bert", PoolingMode.mean), ("distilbert", .cls), ("roberta", .max), ("mpnet", .mean)])
+    func tracesSayTheirOwnPooling(family: String, pooling: PoolingMode) throws {
+        let zip = try Fixtures.url("architectures/\(family)/\(family)-torch_script.zip")
+        let silent = try ArtifactLoader.loadTextEmbedder(zip: zip, format: .torchScript, options: ModelOptions())
+        #expect(silent.pooling == pooling)
+        let contradicted = try ArtifactLoader.loadTextEmbedder(zip: zip, format: .torchScript,
+                                                               options: ModelOptions(pooling: pooling == .cls ? .mean : .cls))
+        #expect(contradicted.pooling == pooling)
+        #expect(try Self.maxDifference(silent, family: family) <= 1e-4)
+    }
+
     @Test func mpnetRelativeBucketsMatchHuggingFace() {
         // Values of MPNet's relative_position_bucket(k - q) with 32 buckets (computed with transformers 4.40.2).
         let expected: [Int: Int] = [0: 0, 1: 17, -1: 1, 7: 23, -7: 7, 8: 24, 12: 25, 20: 26, 64: 30, 127: 31, 500: 31, -500: 15]

@@ -44,6 +44,12 @@ struct OpenedArtifact {
 
     func entry(_ path: String) throws -> Data? { try zip.contents(path)?.data }
 
+    /// A sentence-transformers Pooling config shipped in the zip (`1_Pooling/config.json`), if any.
+    func poolingConfig() throws -> PoolingMode? {
+        guard let data = try entry("1_Pooling/config.json") else { return nil }
+        return TextEmbedder.poolingMode(try JSON.parse(data))
+    }
+
     func modelFile() throws -> ByteRegion {
         guard let name = contents.modelFile, let region = try zip.contents(name) else { throw WeightError("the artifact has no model file") }
         return region
@@ -58,9 +64,11 @@ public enum ArtifactLoader {
         let (encoder, maxLength) = try encoder(of: module, tokenizer: artifact.tokenizer, options: options)
         // A traced sentence-transformers model says itself whether it normalizes (a Normalize module);
         // a plain Hugging Face trace does not, and model_config decides.
+        // Its pooling, likewise, is in the traced Pooling code (ML Commons uses the trace's own output).
         let isSentenceTransformer = module.hasModule(endingWith: ".Pooling")
         let normalize = isSentenceTransformer ? module.hasModule(endingWith: ".Normalize") : (options.normalize ?? false)
-        return try options.checkDimension(TextEmbedder(tokenizer: artifact.tokenizer, encoder: encoder, pooling: options.pooling ?? .mean,
+        let pooling = try TracedPooling.mode(in: module) ?? artifact.poolingConfig() ?? options.pooling ?? .mean
+        return try options.checkDimension(TextEmbedder(tokenizer: artifact.tokenizer, encoder: encoder, pooling: pooling,
                                                        normalize: normalize, maxLength: maxLength, dense: DenseLayer.find(in: module)))
     }
 
@@ -117,9 +125,27 @@ public enum ArtifactLoader {
         let config = try graph.config(given: options.encoderConfig)
         let encoder = try TransformerEncoder(config: config, weights: graph.weights)
         let maxLength = min(tokenizer.truncationLength ?? 512, config.maxPositions)
-        return TextEmbedder(tokenizer: tokenizer, encoder: encoder, pooling: graph.poolingInGraph ?? options.pooling ?? .mean,
+        return TextEmbedder(tokenizer: tokenizer, encoder: encoder, pooling: try graph.poolingInGraph ?? artifact.poolingConfig() ?? options.pooling ?? .mean,
                             normalize: graph.poolingInGraph != nil ? graph.normalizedInGraph : (options.normalize ?? false),
                             maxLength: maxLength)
+    }
+}
+
+/// The pooling a traced sentence-transformers `Pooling` module performs, read from its code (the
+/// trace keeps the source's variable names: `cls_token`, `max_over_time`, `sum_embeddings` …).
+/// Nil when the code shows none, or several modes concatenated.
+enum TracedPooling {
+    static func mode(in module: TorchScriptModule) -> PoolingMode? {
+        guard let code = module.code.values.first(where: { $0.contains("class Pooling") }) else { return nil }
+        var modes: [PoolingMode] = []
+        if code.contains("cls_token") { modes.append(.cls) }
+        if code.contains("max_over_time") { modes.append(.max) }
+        if code.contains("sum_embeddings") {
+            if code.contains("torch.sqrt(") { modes.append(.meanSqrtLen) }
+            else if code.contains("torch.arange(") { modes.append(.weightedMean) }
+            else { modes.append(.mean) }
+        }
+        return modes.count == 1 ? modes[0] : nil
     }
 }
 

@@ -88,7 +88,7 @@ public enum Safetensors {
                 throw WeightError("\(url.lastPathComponent): tensor \(name) is truncated (needs bytes up to \(end), file has \(data.count))")
             }
             // Integer buffers (`position_ids`) are not weights; the encoders never read them.
-            guard ["F32", "F16", "BF16"].contains(dtype) else { continue }
+            if ["I64", "I32", "I16", "I8", "U8", "BOOL"].contains(dtype) { continue }
             let count = try Shape.count(shape, name: name)
             if dtype == "F32", end - start == count * 4, let mapped = FloatBuffer(region: region, byteOffset: start, count: count) {
                 tensors[name] = Tensor(shape: shape, storage: mapped)
@@ -107,7 +107,8 @@ enum FloatDecoding {
         switch dtype {
         case "F32": width = 4
         case "F16", "BF16": width = 2
-        default: throw WeightError("tensor \(name) has dtype \(dtype); only F32, F16 and BF16 weights are supported")
+        case "F64": width = 8
+        default: throw WeightError("tensor \(name) has dtype \(dtype); only F32, F64, F16 and BF16 weights are supported")
         }
         guard bytes.count == count * width else {
             throw WeightError("tensor \(name): \(bytes.count) bytes for \(count) \(dtype) values")
@@ -116,6 +117,8 @@ enum FloatDecoding {
             switch dtype {
             case "F32":
                 return (0..<count).map { Float(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self).littleEndian) }
+            case "F64":
+                return (0..<count).map { Float(Double(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self).littleEndian)) }
             case "F16":
                 return (0..<count).map { Float(Float16(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self).littleEndian)) }
             default:

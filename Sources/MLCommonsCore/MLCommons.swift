@@ -31,6 +31,7 @@ public final class MLCommons: Sendable {
     let chunkedUpload: ChunkedUpload
     let modelService: ModelService
     let observability: StatsAndProfile
+    let prediction: PredictionService
     let stats = NodeStats()
 
     public var node: NodeIdentity { context.node }
@@ -60,6 +61,7 @@ public final class MLCommons: Sendable {
         let deployed = DeployedModels()
         deployment = Deployment(context: context, engine: engine, deployed: deployed)
         observability = StatsAndProfile(context: context, stats: stats, deployed: deployed)
+        prediction = PredictionService(context: context, deployed: deployed)
         registration = ModelRegistration(context: context, deployment: deployment, running: RunningJobs())
         chunkedUpload = ChunkedUpload(context: context, registration: registration)
         modelService = ModelService(context: context, deployment: deployment)
@@ -102,6 +104,15 @@ public final class MLCommons: Sendable {
         try await counted("undeploy", function: try? await algorithm(of: id), modelID: id) { try await deployment.undeploy(id, body: body) }
     }
     public func undeployModels(body: JSON?) async throws -> JSON { try await deployment.undeployMany(body: body) }
+
+    // MARK: - Predict
+
+    /// `algorithm` is the path's function name (it selects the input parser in ML Commons), if any.
+    public func predict(modelID: String, algorithm pathAlgorithm: String?, body: JSON?) async throws -> JSON {
+        try await counted("predict", function: try? await algorithm(of: modelID), modelID: modelID) {
+            try await prediction.predict(modelID: modelID, algorithm: pathAlgorithm, body: body)
+        }
+    }
 
     // MARK: - Stats and profile
 

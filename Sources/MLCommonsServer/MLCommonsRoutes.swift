@@ -93,6 +93,12 @@ struct MLCommonsRoutes {
         let undeploy: RouteHandler = { request in .ok(try await commons.undeployModel(request.parameter("id"), body: try request.json())) }
         let undeployMany: RouteHandler = { request in .ok(try await commons.undeployModels(body: try request.json())) }
         for verb in ["_deploy", "_load"] { table.add("POST", "\(Self.base)/models/{id}/\(verb)", deploy) }
+        table.add("POST", "\(Self.base)/models/{id}/_predict") { request in
+            .ok(try await commons.predict(modelID: request.parameter("id"), algorithm: nil, body: try request.json()))
+        }
+        table.add("POST", "\(Self.base)/_predict/{algorithm}/{id}") { request in
+            .ok(try await commons.predict(modelID: request.parameter("id"), algorithm: request.parameter("algorithm"), body: try request.json()))
+        }
         for verb in ["_undeploy", "_unload"] {
             table.add("POST", "\(Self.base)/models/{id}/\(verb)", undeploy)
             table.add("POST", "\(Self.base)/models/\(verb)", undeployMany)

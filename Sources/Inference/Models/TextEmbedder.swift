@@ -90,12 +90,22 @@ public final class TextEmbedder: NativeModel, @unchecked Sendable {
 
     /// One embedding per text; each text is encoded on its own, so results do not depend on batching.
     public func embed(_ texts: [String]) throws -> [[Float]] {
-        try texts.map { text in
-            let encoding = tokenizer.encode(text, maxLength: maxLength)
-            let tokens = try encoder.forward(ids: encoding.ids, typeIDs: encoding.typeIDs)
-            var pooled = pooling.pool(tokens, length: encoding.ids.count, width: encoder.config.hiddenSize)
-            if let dense { pooled = dense.apply(pooled) }
-            return normalize ? VectorMath.normalized(pooled) : pooled
-        }
+        try texts.map { try encodeDetailed($0).embedding }
+    }
+
+    /// What a traced sentence-transformers model returns for one text: its token ids, the token
+    /// embeddings [tokens × hidden] and the sentence embedding.
+    public struct Detailed: Sendable {
+        public let ids: [Int32]
+        public let tokenEmbeddings: [Float]
+        public let embedding: [Float]
+    }
+
+    public func encodeDetailed(_ text: String) throws -> Detailed {
+        let encoding = tokenizer.encode(text, maxLength: maxLength)
+        let tokens = try encoder.forward(ids: encoding.ids, typeIDs: encoding.typeIDs)
+        var pooled = pooling.pool(tokens, length: encoding.ids.count, width: encoder.config.hiddenSize)
+        if let dense { pooled = dense.apply(pooled) }
+        return Detailed(ids: encoding.ids, tokenEmbeddings: tokens, embedding: normalize ? VectorMath.normalized(pooled) : pooled)
     }
 }

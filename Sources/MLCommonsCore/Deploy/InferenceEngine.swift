@@ -15,6 +15,12 @@ public struct ModelLoadRequest: Sendable {
 /// A model loaded into memory on this node.
 public protocol LoadedModel: Sendable {
     var residentBytes: Int { get }
+    /// The native engine's model, which predict runs (nil for engines that only hold models).
+    var native: (any NativeModel)? { get }
+}
+
+extension LoadedModel {
+    public var native: (any NativeModel)? { nil }
 }
 
 /// The seam between deployment and the engine that runs models.
@@ -31,6 +37,7 @@ public struct NativeInferenceEngine: InferenceEngine {
     struct Loaded: LoadedModel {
         let model: any NativeModel
         var residentBytes: Int { model.residentBytes }
+        var native: (any NativeModel)? { model }
     }
 
     public func load(_ request: ModelLoadRequest) async throws -> any LoadedModel {

@@ -1,0 +1,168 @@
+import Foundation
+import OrderedJSON
+import Testing
+
+/// Predict through HTTP on deployed real traced models (the engine's fixtures), compared with the
+/// references PyTorch computed for them.
+@Suite struct PredictTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("InferenceTests/Fixtures")
+
+    static func lines(_ path: String) throws -> [JSON] {
+        try Data(contentsOf: fixtures.appendingPathComponent(path)).split(separator: UInt8(ascii: "\n")).map { try JSON.parse($0) }
+    }
+
+    /// Publishes a fixture zip on the mirror under a catalog name, registers and deploys it; returns the model id.
+    static func deploy(_ client: TestClient, _ mirror: ArtifactMirror, zip: String, name: String, version: String,
+                       function: String, modelConfig: JSON? = nil) async throws -> String {
+        let data = try Data(contentsOf: fixtures.appendingPathComponent(zip))
+        try mirror.publishPretrained(name: name, version: version, format: "TORCH_SCRIPT", function: function, zip: data, modelConfig: modelConfig)
+        let task = try await client.registerAndWait(["name": .string(name), "version": .string(version), "model_format": "TORCH_SCRIPT"])
+        let modelID = try #require(task["model_id"]?.stringValue, "\(task.serialized)")
+        let deploy = try await client.expect(200, "POST", "/_plugins/_ml/models/\(modelID)/_deploy")
+        let deployed = try await client.waitForTask(try #require(deploy["task_id"]?.stringValue))
+        #expect(deployed["state"] == "COMPLETED", "\(deployed.serialized)")
+        return modelID
+    }
+
+    static func floats(_ json: JSON?) -> [Float] { json?.arrayValue?.compactMap { $0.doubleValue.map(Float.init) } ?? [] }
+
+    @Test func textEmbeddingReturnsWhatSentenceTransformersComputes() async throws {
+        try await withServer { client, _, mirror in
+            let config = try JSON.parse(Data(contentsOf: Self.fixtures.appendingPathComponent("architectures/bert/config.json")))
+            let modelID = try await Self.deploy(client, mirror, zip: "architectures/bert/bert-torch_script.zip", name: miniLMName,
+                                                version: "1.0.1", function: "TEXT_EMBEDDING", modelConfig: config["model_config"])
+            let references = try Self.lines("architectures/bert/embeddings.jsonl").prefix(12)
+            let texts = references.map { $0["text"]! }
+            let reply = try await client.expect(200, "POST", "/_plugins/_ml/_predict/text_embedding/\(modelID)", ["text_docs": .array(texts)])
+            let results = try #require(reply["inference_results"]?.arrayValue)
+            #expect(results.count == texts.count)
+            // A traced sentence-transformers model returns all four of its tensors, ids first.
+            let first = try #require(results.first?["output"]?.arrayValue)
+            #expect(first.map { $0["name"]?.stringValue ?? "" } == ["input_ids", "attention_mask", "token_embeddings", "sentence_embedding"])
+            #expect(first[0]["data_type"] == "INT64")
+            #expect(first[3]["data_type"] == "FLOAT32")
+            #expect(first[3]["shape"] == [16])
+            #expect(first[2]["shape"]?.arrayValue?.last == 16)
+            for (result, reference) in zip(results, references) {
+                let got = Self.floats(result["output"]?[3]?["data"])
+                let want = Self.floats(reference["embedding"])
+                #expect(got.count == want.count && zip(got, want).allSatisfy { abs($0 - $1) <= 1e-4 })
+            }
+
+            // Filters, bytes, and the model-level route.
+            let filtered = try await client.expect(200, "POST", "/_plugins/_ml/models/\(modelID)/_predict/",
+                                                   ["text_docs": [texts[0]], "target_response": ["sentence_embedding"], "return_bytes": true])
+            let tensor = try #require(filtered["inference_results"]?[0]?["output"]?[0])
+            #expect(filtered["inference_results"]?[0]?["output"]?.arrayValue?.count == 1)
+            let bytes = try #require(tensor["byte_buffer"]?["array"]?.stringValue.flatMap { Data(base64Encoded: $0) })
+            let decoded = stride(from: 0, to: bytes.count, by: 4).map { i in
+                Float(bitPattern: bytes[i..<(i + 4)].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) })
+            }
+            #expect(decoded == Self.floats(tensor["data"]))
+            #expect(tensor["byte_buffer"]?["order"] == "LITTLE_ENDIAN")
+            let noNumbers = try await client.expect(200, "POST", "/_plugins/_ml/models/\(modelID)/_predict",
+                                                    ["text_docs": [texts[0]], "target_response_positions": [3], "return_number": false])
+            #expect(noNumbers["inference_results"]?[0]?["output"]?[0]?["data"] == nil)
+            #expect(noNumbers["inference_results"]?[0]?["output"]?[0]?["name"] == "sentence_embedding")
+
+            // Errors.
+            let empty = try await client.send("POST", "/_plugins/_ml/models/\(modelID)/_predict", json: ["text_docs": []])
+            #expect(empty.status == 400)
+            #expect(try empty.json["error"]?["reason"] == "Empty text docs")
+            let wrongFunction = try await client.send("POST", "/_plugins/_ml/_predict/no_such_thing/\(modelID)", json: ["text_docs": ["x"]])
+            #expect(try wrongFunction.json["error"]?["reason"] == "Wrong function name")
+            let asymmetric = try await client.send("POST", "/_plugins/_ml/models/\(modelID)/_predict",
+                                                   json: ["text_docs": ["x"], "parameters": ["content_type": "query"]])
+            #expect(asymmetric.status == 400)
+            let missing = try await client.send("POST", "/_plugins/_ml/models/nope/_predict", json: ["text_docs": ["x"]])
+            #expect(missing.status == 404)
+            try await client.expect(200, "PUT", "/_plugins/_ml/models/\(modelID)", ["is_enabled": false])
+            let disabled = try await client.send("POST", "/_plugins/_ml/models/\(modelID)/_predict", json: ["text_docs": ["x"]])
+            #expect(disabled.status == 403)
+            #expect(try disabled.json["error"]?["reason"] == "Model is disabled.")
+            try await client.expect(200, "PUT", "/_plugins/_ml/models/\(modelID)", ["is_enabled": true])
+            try await client.expect(200, "POST", "/_plugins/_ml/models/\(modelID)/_undeploy")
+            let undeployed = try await client.send("POST", "/_plugins/_ml/models/\(modelID)/_predict", json: ["text_docs": ["x"]])
+            #expect(undeployed.status == 400)
+            #expect(try undeployed.json["error"]?["reason"] == "Model not ready yet. Please deploy the model first.")
+        }
+    }
+
+    @Test func sparseModelsCrossEncodersAndQuestionAnswering() async throws {
+        try await withServer { client, _, mirror in
+            // SPARSE_ENCODING, registered like OpenSearch's sparse artifacts: config.json without model_config.
+            let sparseID = try await Self.deploy(client, mirror, zip: "heads/sparse-distilbert/sparse-distilbert-torch_script.zip",
+                                                 name: "amazon/neural-sparse/opensearch-neural-sparse-encoding-doc-v3-distill",
+                                                 version: "1.0.0", function: "SPARSE_ENCODING")
+            let expected = try Self.lines("heads/sparse-distilbert/expected.jsonl")[0]
+            let sparse = try await client.expect(200, "POST", "/_plugins/_ml/_predict/sparse_encoding/\(sparseID)", ["text_docs": [expected["text"]!]])
+            let output = try #require(sparse["inference_results"]?[0]?["output"]?[0])
+            #expect(output["name"] == "output")
+            let weights = try #require(output["dataAsMap"]?["response"]?[0]?.objectValue)
+            let want = try #require(expected["sparse"]?.objectValue)
+            #expect(Set(weights.keys) == Set(want.keys))
+            #expect(want.allSatisfy { abs(($0.value.doubleValue ?? 0) - (weights[$0.key]?.doubleValue ?? .infinity)) <= 1e-4 })
+            let byID = try await client.expect(200, "POST", "/_plugins/_ml/models/\(sparseID)/_predict",
+                                               ["text_docs": [expected["text"]!], "parameters": ["sparse_embedding_format": "TOKEN_ID"]])
+            #expect(byID["inference_results"]?[0]?["output"]?[0]?["dataAsMap"]?["response"]?[0]?.objectValue?.keys.allSatisfy { Int($0) != nil } == true)
+
+            // SPARSE_TOKENIZE: a tokenizer artifact without a model file.
+            let tokenizerID = try await Self.deploy(client, mirror, zip: "heads/sparse-tokenizer/sparse-tokenizer-torch_script.zip",
+                                                    name: "amazon/neural-sparse/opensearch-neural-sparse-tokenizer-v1",
+                                                    version: "1.0.1", function: "SPARSE_TOKENIZE")
+            let expectedTokens = try Self.lines("heads/sparse-tokenizer/expected.jsonl")[0]
+            let tokens = try await client.expect(200, "POST", "/_plugins/_ml/models/\(tokenizerID)/_predict", ["text_docs": [expectedTokens["text"]!]])
+            let tokenOutput = try #require(tokens["inference_results"]?[0]?["output"]?[0])
+            #expect(tokenOutput["name"] == nil)
+            #expect(tokenOutput["dataAsMap"]?["response"]?[0] == expectedTokens["sparse"])
+
+            // TEXT_SIMILARITY: one similarity per document.
+            let crossConfig = try JSON.parse(Data(contentsOf: Self.fixtures.appendingPathComponent("heads/cross-encoder/config.json")))
+            let crossID = try await Self.deploy(client, mirror, zip: "heads/cross-encoder/cross-encoder-torch_script.zip",
+                                                name: "huggingface/cross-encoders/ms-marco-MiniLM-L-6-v2", version: "1.0.2",
+                                                function: "TEXT_SIMILARITY", modelConfig: crossConfig["model_config"])
+            let pair = try Self.lines("heads/cross-encoder/expected.jsonl")[1]
+            let scored = try await client.expect(200, "POST", "/_plugins/_ml/models/\(crossID)/_predict",
+                                                 ["query_text": pair["query"]!, "text_docs": [pair["doc"]!, pair["doc"]!]])
+            let similarity = try #require(scored["inference_results"]?[1]?["output"]?[0])
+            #expect(similarity["name"] == "similarity")
+            #expect(similarity["shape"] == [1])
+            #expect(abs((similarity["data"]?[0]?.doubleValue ?? .infinity) - (pair["score"]?.doubleValue ?? 0)) <= 1e-4)
+            #expect(similarity["byte_buffer"]?["array"]?.stringValue?.isEmpty == false)
+            let noQuery = try await client.send("POST", "/_plugins/_ml/models/\(crossID)/_predict", json: ["text_docs": ["x"]])
+            #expect(try noQuery.json["error"]?["reason"] == "No query text was provided")
+        }
+    }
+
+    @Test func questionAnsweringByURL() async throws {
+        try await withServer { client, _, mirror in
+            try await client.setPersistent(["plugins.ml_commons.allow_registering_model_via_url": true])
+            let zip = try Data(contentsOf: Self.fixtures.appendingPathComponent("heads/question-answering/question-answering-torch_script.zip"))
+            try mirror.put("qa.zip", zip)
+            let task = try await client.registerAndWait([
+                "name": "qa", "function_name": "QUESTION_ANSWERING", "model_format": "TORCH_SCRIPT", "url": .string(mirror.url("qa.zip")),
+                "model_content_hash_value": .string(Fixtures.sha256(zip)),
+                "model_config": ["model_type": "bert", "framework_type": "huggingface_transformers"],
+            ], query: "?deploy=true")
+            let modelID = try #require(task["model_id"]?.stringValue, "\(task.serialized)")
+            var state = JSON.null
+            for _ in 0..<400 {
+                state = try await client.expect(200, "GET", "/_plugins/_ml/models/\(modelID)")["model_state"] ?? .null
+                if state == "DEPLOYED" || state == "DEPLOY_FAILED" { break }
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            #expect(state == "DEPLOYED")
+            let expected = try Self.lines("heads/question-answering/expected.jsonl")[0]
+            let reply = try await client.expect(200, "POST", "/_plugins/_ml/_predict/question_answering/\(modelID)",
+                                                ["question": expected["question"]!, "context": expected["context"]!])
+            #expect(reply == ["inference_results": [["output": [["result": expected["answer"]!]]]]])
+            let noContext = try await client.send("POST", "/_plugins/_ml/models/\(modelID)/_predict", json: ["question": "q"])
+            #expect(try noContext.json["error"]?["reason"] == "Context is not provided")
+        }
+    }
+}
+
+extension JSON {
+    subscript(index: Int) -> JSON? { arrayValue.flatMap { index < $0.count ? $0[index] : nil } }
+}

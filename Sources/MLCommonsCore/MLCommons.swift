@@ -60,8 +60,9 @@ public final class MLCommons: Sendable {
         self.context = context
         let deployed = DeployedModels()
         deployment = Deployment(context: context, engine: engine, deployed: deployed)
-        observability = StatsAndProfile(context: context, stats: stats, deployed: deployed)
-        prediction = PredictionService(context: context, deployed: deployed)
+        let latencies = LatencyMonitor()
+        observability = StatsAndProfile(context: context, stats: stats, deployed: deployed, latencies: latencies)
+        prediction = PredictionService(context: context, deployed: deployed, latencies: latencies)
         registration = ModelRegistration(context: context, deployment: deployment, running: RunningJobs())
         chunkedUpload = ChunkedUpload(context: context, registration: registration)
         modelService = ModelService(context: context, deployment: deployment)

@@ -66,6 +66,14 @@ import Testing
             #expect(noNumbers["inference_results"]?[0]?["output"]?[0]?["data"] == nil)
             #expect(noNumbers["inference_results"]?[0]?["output"]?[0]?["name"] == "sentence_embedding")
 
+            // Profile and stats count the predictions.
+            let profile = try await client.expect(200, "GET", "/_plugins/_ml/profile/models/\(modelID)")
+            let modelProfile = try #require(profile["nodes"]?.objectValue?.entries.first?.value["models"]?[modelID])
+            #expect(modelProfile["model_inference_stats"]?["count"] == 3)
+            #expect(modelProfile["predict_request_stats"]?["p50"]?.doubleValue != nil)
+            let stats = try await client.expect(200, "GET", "/_plugins/_ml/stats")
+            #expect(stats["nodes"]?.objectValue?.entries.first?.value["models"]?[modelID]?["predict"]?["ml_action_request_count"] == 3)
+
             // Errors.
             let empty = try await client.send("POST", "/_plugins/_ml/models/\(modelID)/_predict", json: ["text_docs": []])
             #expect(empty.status == 400)
@@ -82,6 +90,16 @@ import Testing
             #expect(disabled.status == 403)
             #expect(try disabled.json["error"]?["reason"] == "Model is disabled.")
             try await client.expect(200, "PUT", "/_plugins/_ml/models/\(modelID)", ["is_enabled": true])
+
+            // The model-level rate limiter: 2 per minute, the third request answers 429.
+            try await client.expect(200, "PUT", "/_plugins/_ml/models/\(modelID)", ["rate_limiter": ["limit": "2", "unit": "MINUTES"]])
+            for _ in 0..<2 { try await client.expect(200, "POST", "/_plugins/_ml/models/\(modelID)/_predict", ["text_docs": ["x"]]) }
+            let throttled = try await client.send("POST", "/_plugins/_ml/models/\(modelID)/_predict", json: ["text_docs": ["x"]])
+            #expect(throttled.status == 429)
+            #expect(try throttled.json["error"]?["reason"] == "Request is throttled at model level.")
+            try await client.expect(200, "PUT", "/_plugins/_ml/models/\(modelID)", ["rate_limiter": ["limit": "100000", "unit": "SECONDS"]])
+            try await client.expect(200, "POST", "/_plugins/_ml/models/\(modelID)/_predict", ["text_docs": ["x"]])
+
             try await client.expect(200, "POST", "/_plugins/_ml/models/\(modelID)/_undeploy")
             let undeployed = try await client.send("POST", "/_plugins/_ml/models/\(modelID)/_predict", json: ["text_docs": ["x"]])
             #expect(undeployed.status == 400)

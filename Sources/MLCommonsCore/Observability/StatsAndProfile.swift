@@ -6,6 +6,7 @@ struct StatsAndProfile: Sendable {
     let context: CoreContext
     let stats: NodeStats
     let deployed: DeployedModels
+    let latencies: LatencyMonitor
 
     static let clusterStats = [
         "ml_model_index_status", "ml_connector_index_status", "ml_config_index_status", "ml_task_index_status",
@@ -81,11 +82,16 @@ struct StatsAndProfile: Sendable {
             for id in await deployed.ids.sorted() where modelIDs?.contains(id) ?? true {
                 guard let loaded = await deployed.model(id) else { continue }
                 let state = try await context.models.meta(id)?.source["model_state"] ?? .string(ModelState.deployed.rawValue)
-                models[id] = [
-                    "model_state": state, "predictor": .string("mlcommons.native.\(type(of: loaded))@\(id)"),
+                var profile: JSONObject = [
+                    "model_state": state, "predictor": .string("mlcommons.native.\(loaded.native.map { "\(type(of: $0))" } ?? "\(type(of: loaded))")@\(id)"),
                     "target_worker_nodes": [.string(context.node.id)], "worker_nodes": [.string(context.node.id)],
-                    "memory_size_estimation_cpu": .int(Int64(loaded.residentBytes)),
                 ]
+                if let (inference, request) = await latencies.summaries(of: id) {
+                    profile["model_inference_stats"] = inference
+                    profile["predict_request_stats"] = request
+                }
+                profile["memory_size_estimation_cpu"] = .int(Int64(loaded.residentBytes))
+                models[id] = .object(profile)
             }
         }
         var tasks = JSONObject()

@@ -9,8 +9,11 @@ import Storage
 struct PredictionService: Sendable {
     let context: CoreContext
     let deployed: DeployedModels
+    let rateLimiter = ModelRateLimiter()
+    let latencies: LatencyMonitor
 
     func predict(modelID: String, algorithm: String?, body: JSON?) async throws -> JSON {
+        let started = ContinuousClock.now
         if let algorithm, FunctionName(parsing: algorithm) == nil { throw MLError.illegalArgument("Wrong function name") }
         guard let document = try await context.models.meta(modelID) else { throw MLError.status(404, "Failed to find model") }
         let settings = try await context.settings.current()
@@ -18,14 +21,21 @@ struct PredictionService: Sendable {
             throw MLError.illegalArgument("Local Model is currently disabled. To enable it, update the setting \"plugins.ml_commons.local_model.enabled\" to true.")
         }
         if document.source["is_enabled"]?.boolValue == false { throw MLError.status(403, "Model is disabled.") }
+        if await !rateLimiter.admit(modelID: modelID, rateLimiter: document.source["rate_limiter"]) {
+            throw MLError.status(429, "Request is throttled at model level.")
+        }
         guard let loaded = await deployed.model(modelID), let model = loaded.native else {
             throw MLError.illegalArgument("Model not ready yet. Please deploy the model first.")
         }
         guard let body = body?.objectValue else { throw MLError.parse("Predict request has empty body") }
         let function = document.source["algorithm"]?.stringValue ?? FunctionName.textEmbedding.rawValue
         do {
+            let inferenceStarted = ContinuousClock.now
             let results = try run(model, function: function, body: body, document: document)
-            return ["inference_results": .array(results.map { tensors in tensors.isEmpty ? [:] : ["output": .array(tensors.map(\.json))] })]
+            let reply: JSON = ["inference_results": .array(results.map { tensors in tensors.isEmpty ? [:] : ["output": .array(tensors.map(\.json))] })]
+            await latencies.record(modelID: modelID, inferenceMillis: Self.millis(since: inferenceStarted), requestMillis: Self.millis(since: started),
+                                   window: Int(settings.int("monitoring_request_count")))
+            return reply
         } catch let error as MLError {
             throw error
         } catch {
@@ -58,6 +68,11 @@ struct PredictionService: Sendable {
         default:
             throw MLError.illegalArgument("Model of function \(function) cannot be predicted by this server yet")
         }
+    }
+
+    static func millis(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = start.duration(to: .now)
+        return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
     }
 
     /// `text_docs`: a non-empty list of strings.

@@ -32,6 +32,7 @@ public final class MLCommons: Sendable {
     let modelService: ModelService
     let observability: StatsAndProfile
     let prediction: PredictionService
+    let openAI: OpenAIEmbeddings
     let stats = NodeStats()
 
     public var node: NodeIdentity { context.node }
@@ -63,6 +64,7 @@ public final class MLCommons: Sendable {
         let latencies = LatencyMonitor()
         observability = StatsAndProfile(context: context, stats: stats, deployed: deployed, latencies: latencies)
         prediction = PredictionService(context: context, deployed: deployed, latencies: latencies)
+        openAI = OpenAIEmbeddings(context: context, deployed: deployed)
         registration = ModelRegistration(context: context, deployment: deployment, running: RunningJobs())
         chunkedUpload = ChunkedUpload(context: context, registration: registration)
         modelService = ModelService(context: context, deployment: deployment)
@@ -114,6 +116,9 @@ public final class MLCommons: Sendable {
             try await prediction.predict(modelID: modelID, algorithm: pathAlgorithm, body: body)
         }
     }
+
+    /// `POST /v1/embeddings` (OpenAI-compatible).
+    public func openAIEmbeddings(_ body: JSON?) async throws -> JSON { try await openAI.embed(body) }
 
     // MARK: - Stats and profile
 

@@ -17,6 +17,7 @@ struct MLCommonsRoutes {
         addDeployment(&table)
         addTasks(&table)
         addStatsAndProfile(&table)
+        addOpenAI(&table)
         return table
     }
 
@@ -140,6 +141,23 @@ struct MLCommonsRoutes {
         }
         for path in ["profile", "profile/models", "profile/models/{ids}", "profile/tasks", "profile/tasks/{ids}"] {
             table.add("GET", "\(Self.base)/\(path)", profile)
+        }
+    }
+
+    // MARK: - OpenAI-compatible embeddings
+
+    /// `POST /v1/embeddings`, answering errors in OpenAI's shape so OpenAI clients report them.
+    private func addOpenAI(_ table: inout RouteTable) {
+        let commons = commons
+        table.add("POST", "/v1/embeddings") { request in
+            do {
+                return .ok(try await commons.openAIEmbeddings(try request.json()))
+            } catch let error as MLError {
+                return APIReply(status: error.status, body: ["error": ["message": .string(error.reason),
+                    "type": .string(error.status == 404 ? "not_found_error" : "invalid_request_error"), "param": nil, "code": nil]])
+            } catch let error as JSONParseError {
+                return APIReply(status: 400, body: ["error": ["message": .string(error.description), "type": "invalid_request_error", "param": nil, "code": nil]])
+            }
         }
     }
 

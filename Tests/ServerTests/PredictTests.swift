@@ -153,6 +153,28 @@ import Testing
         }
     }
 
+    @Test func deploysBeyondTheMemoryBudgetAreRefused() async throws {
+        try await withServer { client, _, mirror in
+            let config = try JSON.parse(Data(contentsOf: Self.fixtures.appendingPathComponent("architectures/bert/config.json")))
+            let first = try await Self.deploy(client, mirror, zip: "architectures/bert/bert-torch_script.zip", name: miniLMName,
+                                              version: "1.0.1", function: "TEXT_EMBEDDING", modelConfig: config["model_config"])
+            // A budget the deployed model already fills: the next deploy is refused at once, with why.
+            try await client.setPersistent(["plugins.ml_commons.max_model_memory_bytes": 1_000_000])
+            let task = try await client.registerAndWait(["name": .string(miniLMName), "version": "1.0.1", "model_format": "TORCH_SCRIPT"])
+            let second = try #require(task["model_id"]?.stringValue)
+            let refused = try await client.send("POST", "/_plugins/_ml/models/\(second)/_deploy")
+            #expect(refused.status == 429)
+            #expect(try refused.json["error"]?["reason"]?.stringValue?.contains("memory budget (plugins.ml_commons.max_model_memory_bytes)") == true)
+            #expect(try await client.expect(200, "GET", "/_plugins/_ml/models/\(second)")["model_state"] == "REGISTERED")
+            // Redeploying what is already loaded needs no new memory.
+            let again = try await client.expect(200, "POST", "/_plugins/_ml/models/\(first)/_deploy")
+            #expect(try await client.waitForTask(again["task_id"]!.stringValue!)["state"] == "COMPLETED")
+            try await client.setPersistent(["plugins.ml_commons.max_model_memory_bytes": 0])
+            let allowed = try await client.expect(200, "POST", "/_plugins/_ml/models/\(second)/_deploy")
+            #expect(try await client.waitForTask(allowed["task_id"]!.stringValue!)["state"] == "COMPLETED")
+        }
+    }
+
     @Test func questionAnsweringByURL() async throws {
         try await withServer { client, _, mirror in
             try await client.setPersistent(["plugins.ml_commons.allow_registering_model_via_url": true])

@@ -8,6 +8,7 @@ actor DeployedModels {
     var ids: [String] { Array(models.keys) }
 
     func contains(_ id: String) -> Bool { models[id] != nil }
+    var residentBytes: Int64 { models.values.reduce(0) { $0 + Int64($1.residentBytes) } }
     func model(_ id: String) -> (any LoadedModel)? { models[id] }
 
     /// Claims the right to deploy a model; false when a deploy of it is already running here.

@@ -24,6 +24,10 @@ struct Deployment: Sendable {
             throw MLError.illegalArgument("Model \(modelID) is still registering (its upload is not complete) and cannot be deployed yet")
         }
         try ResourceGuard.check(settings, dataDir: context.dataDir)
+        if await !deployed.contains(modelID) {
+            try MemoryBudget.check(modelID: modelID, artifactBytes: document.source["model_content_size_in_bytes"]?.intValue ?? 0,
+                                   deployedBytes: await deployed.residentBytes, settings: settings)
+        }
         if await deployed.deployingCount >= Int(settings.int(MLSettings.maxDeployTasks)) {
             throw MLError.limitExceeded("exceed max running task limit")
         }
@@ -68,6 +72,8 @@ struct Deployment: Sendable {
                     throw MLError.limitExceeded("Exceed max local model per node limit")
                 }
                 let document = try await context.models.require(modelID)
+                try MemoryBudget.check(modelID: modelID, artifactBytes: document.source["model_content_size_in_bytes"]?.intValue ?? 0,
+                                       deployedBytes: await deployed.residentBytes, settings: settings)
                 logger.info("deploy task \(taskID): rebuilding artifact of model \(modelID) from its chunks")
                 let artifact = try await reassemble(document)
                 logger.info("deploy task \(taskID): loading model \(modelID) into the inference engine")

@@ -90,6 +90,7 @@ public enum MLSettings {
     public static let diskFreeSpaceThreshold = "disk_free_space_threshold"
     public static let artifactsBaseURL = "artifacts_base_url"
     public static let maxDownloadBytes = "max_model_download_bytes"
+    public static let maxModelMemoryBytes = "max_model_memory_bytes"
 
     public static let definitions: [SettingDefinition] = [
         .init(key: onlyRunOnMLNode, kind: .bool, defaultValue: true),
@@ -139,6 +140,7 @@ public enum MLSettings {
         // Ours: where pretrained artifacts come from, and the largest artifact a download may bring.
         .init(key: artifactsBaseURL, kind: .string, defaultValue: .string(defaultArtifactsBaseURL)),
         .init(key: maxDownloadBytes, kind: .int(1...(Int64(1) << 42)), defaultValue: .int(Int64(4) << 30)),
+        .init(key: maxModelMemoryBytes, kind: .int(0...(Int64(1) << 50)), defaultValue: 0),
     ]
 
     static let byKey: [String: SettingDefinition] = Dictionary(definitions.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })

@@ -72,7 +72,7 @@ struct ModelService: Sendable {
                 for (key, value) in rateLimiter { merged[key] = value }
                 source["rate_limiter"] = .object(merged)
             }
-            if let newVersion, let groupID = body["model_group_id"] {
+            if let newVersion, let groupID = body["model_group_id"], groupID != "" {
                 source["model_group_id"] = groupID
                 source["model_version"] = .string(newVersion)
             }
@@ -84,7 +84,7 @@ struct ModelService: Sendable {
 
     /// Moving a model to another group takes the next version of that group.
     private func versionInNewGroup(_ groupID: String?, current: StoredDocument) async throws -> String? {
-        guard let groupID, groupID != current.source["model_group_id"]?.stringValue else { return nil }
+        guard let groupID, !groupID.isEmpty, groupID != current.source["model_group_id"]?.stringValue else { return nil }
         guard try await context.store.get(index: Indices.modelGroup, id: groupID) != nil else {
             throw MLError.status(404, "Failed to find model group with the provided model group id: \(groupID)")
         }

@@ -40,7 +40,8 @@ struct RegisterModelInput: Sendable {
             throw MLError.illegalArgument("Wrong model format: \(formatText); expected TORCH_SCRIPT or ONNX")
         }
         var input = RegisterModelInput(
-            name: name, function: function, modelGroupID: object["model_group_id"]?.stringValue,
+            // An empty model_group_id means none (opensearch-py-ml always sends one, "" by default).
+            name: name, function: function, modelGroupID: object["model_group_id"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
             version: object["version"]?.scalarText, description: object["description"]?.stringValue, format: format,
             url: object["url"]?.stringValue, hash: object["model_content_hash_value"]?.stringValue?.lowercased(),
             modelConfig: nil, customModelID: object["model_id"]?.stringValue,

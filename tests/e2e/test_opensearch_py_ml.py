@@ -1,14 +1,11 @@
 """opensearch-py-ml's MLCommonClient running its own workflows against the server."""
 
 import json
-import shutil
 
 from opensearch_py_ml.ml_commons import MLCommonClient
 
-from conftest import MINILM, REPO
+from conftest import MINILM, TRACED_BERT as FIXTURES
 from test_opensearch_py import client_for
-
-FIXTURES = REPO / "Tests" / "InferenceTests" / "Fixtures" / "architectures" / "bert"
 
 
 def references(count):
@@ -25,10 +22,7 @@ def assert_embeddings(result, expected):
 
 
 def test_pretrained_workflow(server, mirror):
-    folder = mirror.root / "models" / "ml-models" / MINILM / "1.0.1" / "torch_script"
-    folder.mkdir(parents=True)
-    shutil.copy(FIXTURES / "bert-torch_script.zip", folder / "sentence-transformers_all-MiniLM-L6-v2-1.0.1-torch_script.zip")
-    shutil.copy(FIXTURES / "config.json", folder / "config.json")
+    mirror.publish_traced_bert()
     ml = MLCommonClient(client_for(server))
 
     model_id = ml.register_pretrained_model(MINILM, "1.0.1", "TORCH_SCRIPT", deploy_model=True, wait_until_deployed=True)

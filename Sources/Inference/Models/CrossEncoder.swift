@@ -1,0 +1,58 @@
+import Foundation
+import OrderedJSON
+
+/// A cross-encoder (`TEXT_SIMILARITY`): BERT with the classification head of
+/// `BertForSequenceClassification` (pooler `tanh(dense(h[CLS]))`, then a linear layer).
+public final class CrossEncoder: NativeModel, @unchecked Sendable {
+    public let tokenizer: Tokenizer
+    let encoder: TransformerEncoder
+    let poolerWeight: [Float], poolerBias: [Float]
+    let classifierWeight: [Float], classifierBias: [Float]
+    public let labels: Int
+    let maxLength: Int
+
+    public var residentBytes: Int { encoder.parameterCount * MemoryLayout<Float>.size }
+
+    init(tokenizer: Tokenizer, encoder: TransformerEncoder, weights: [String: Tensor], maxLength: Int) throws {
+        let h = encoder.config.hiddenSize
+        func tensor(_ suffix: String) throws -> Tensor {
+            guard let match = weights.first(where: { $0.key.hasSuffix(suffix) })?.value else {
+                throw WeightError("missing cross-encoder weight *\(suffix)")
+            }
+            return match
+        }
+        poolerWeight = try tensor("pooler.dense.weight").values
+        poolerBias = try tensor("pooler.dense.bias").values
+        let classifier = try tensor("classifier.weight")
+        guard classifier.shape.count == 2, classifier.shape[1] == h, poolerWeight.count == h * h else {
+            throw WeightError("the classifier weight has shape \(classifier.shape), expected [labels, \(h)]")
+        }
+        classifierWeight = classifier.values
+        labels = classifier.shape[0]
+        classifierBias = try tensor("classifier.bias").values
+        self.tokenizer = tokenizer
+        self.encoder = encoder
+        self.maxLength = maxLength
+    }
+
+    /// The logits of the (query, document) pair, for each document.
+    public func score(query: String, documents: [String]) throws -> [[Float]] {
+        let h = encoder.config.hiddenSize
+        return try documents.map { document in
+            let encoding = tokenizer.encode(query, pair: document, maxLength: maxLength)
+            let tokens = try encoder.forward(ids: encoding.ids, typeIDs: encoding.typeIDs)
+            var pooled = [Float](repeating: 0, count: h)
+            var logits = [Float](repeating: 0, count: labels)
+            tokens.withUnsafeBufferPointer { t in
+                pooled.withUnsafeMutableBufferPointer { p in
+                    Kernels.linear(t.baseAddress!, rows: 1, inFeatures: h, weight: poolerWeight, bias: poolerBias, outFeatures: h, into: p.baseAddress!)
+                    for i in 0..<h { p[i] = tanhf(p[i]) }
+                    logits.withUnsafeMutableBufferPointer { l in
+                        Kernels.linear(p.baseAddress!, rows: 1, inFeatures: h, weight: classifierWeight, bias: classifierBias, outFeatures: labels, into: l.baseAddress!)
+                    }
+                }
+            }
+            return logits
+        }
+    }
+}

@@ -243,3 +243,43 @@ extension JSON {
         }
     }
 }
+
+/// The real all-MiniLM-L6-v2 as OpenSearch's TorchScript and ONNX artifacts (made by
+/// `scripts/fixtures/make_real_minilm_artifacts.py`, which `scripts/test` runs), served from the
+/// mirror under the catalog name, deployed, and predicted against sentence-transformers' vectors.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["MLCOMMONS_REAL_ARTIFACTS_DIR"] != nil))
+struct RealMiniLMPredictTests {
+    static let artifacts = URL(fileURLWithPath: ProcessInfo.processInfo.environment["MLCOMMONS_REAL_ARTIFACTS_DIR"] ?? "/nonexistent")
+
+    @Test(arguments: ["torch_script", "onnx"])
+    func catalogModelFromTheMirror(format: String) async throws {
+        try await withServer { client, _, mirror in
+            let folder = Self.artifacts.appendingPathComponent(format)
+            let zipName = "sentence-transformers_all-MiniLM-L6-v2-1.0.1-\(format).zip"
+            try mirror.put("models/ml-models/\(miniLMName)/1.0.1/\(format)/\(zipName)", Data(contentsOf: folder.appendingPathComponent(zipName)))
+            try mirror.put("models/ml-models/\(miniLMName)/1.0.1/\(format)/config.json", Data(contentsOf: folder.appendingPathComponent("config.json")))
+            let task = try await client.registerAndWait(["name": .string(miniLMName), "version": "1.0.1", "model_format": .string(format.uppercased())],
+                                                        query: "?deploy=true")
+            let modelID = try #require(task["model_id"]?.stringValue, "\(task.serialized)")
+            var state = JSON.null
+            for _ in 0..<1200 {
+                state = try await client.expect(200, "GET", "/_plugins/_ml/models/\(modelID)")["model_state"] ?? .null
+                if state == "DEPLOYED" || state == "DEPLOY_FAILED" { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(state == "DEPLOYED")
+            // The artifacts' tokenizer.json truncates at 128 tokens (sentence-transformers at 256): texts under
+            // 120 characters stay under 128 tokens.
+            let references = try PredictTests.lines("minilm-embeddings.jsonl").filter { ($0["text"]?.stringValue?.unicodeScalars.count ?? 0) < 120 }.prefix(24)
+            let reply = try await client.expect(200, "POST", "/_plugins/_ml/_predict/text_embedding/\(modelID)",
+                                                ["text_docs": .array(references.map { $0["text"]! }), "target_response": ["sentence_embedding"]])
+            var worst: Float = 0
+            for (result, reference) in zip(reply["inference_results"]?.arrayValue ?? [], references) {
+                let got = PredictTests.floats(result["output"]?[0]?["data"]), want = PredictTests.floats(reference["embedding"])
+                #expect(got.count == 384)
+                worst = max(worst, zip(got, want).map { abs($0 - $1) }.max() ?? .infinity)
+            }
+            #expect(worst <= 1e-4, "largest difference \(worst)")
+        }
+    }
+}

@@ -55,19 +55,22 @@ import Testing
         #expect(module.weights["0.auto_model.embeddings.position_ids"] == nil)  // integer buffers are not weights
     }
 
-    /// Set MLCOMMONS_REAL_TORCHSCRIPT_DIR to a folder made by `make_torchscript_fixtures.py --real`
-    /// to check the real all-MiniLM-L6-v2 traced with torch (90 MB, not committed).
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["MLCOMMONS_REAL_TORCHSCRIPT_DIR"] != nil))
+    /// The real all-MiniLM-L6-v2 traced with torch 1.13 as opensearch-py-ml traces it (90 MB, made by
+    /// `scripts/fixtures/make_real_minilm_artifacts.py`, which `scripts/test` runs), against
+    /// sentence-transformers.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["MLCOMMONS_REAL_ARTIFACTS_DIR"] != nil))
     func realTracedMiniLM() throws {
-        let folder = URL(fileURLWithPath: ProcessInfo.processInfo.environment["MLCOMMONS_REAL_TORCHSCRIPT_DIR"]!)
-        let model = try ArtifactLoader.loadTextEmbedder(zip: folder.appendingPathComponent("all-MiniLM-L6-v2-torch_script.zip"), format: .torchScript,
-                                                        options: Self.options(from: folder.appendingPathComponent("all-MiniLM-L6-v2-config.json")))
-        // The tokenizer.json truncates at 128 where sentence-transformers stops at 256: compare short texts.
-        let references = try EmbeddingReferences(folder.appendingPathComponent("all-MiniLM-L6-v2-embeddings.jsonl")) {
+        let folder = URL(fileURLWithPath: ProcessInfo.processInfo.environment["MLCOMMONS_REAL_ARTIFACTS_DIR"]!).appendingPathComponent("torch_script")
+        let model = try ArtifactLoader.loadTextEmbedder(zip: folder.appendingPathComponent("sentence-transformers_all-MiniLM-L6-v2-1.0.1-torch_script.zip"),
+                                                        format: .torchScript, options: Self.options(from: folder.appendingPathComponent("config.json")))
+        #expect(model.encoder.config.heads == 12)
+        // The artifact's tokenizer.json truncates at 128 tokens where sentence-transformers stops at 256.
+        let references = try EmbeddingReferences(Fixtures.url("minilm-embeddings.jsonl")) {
             model.tokenizer.encode($0, maxLength: 100_000).ids.count <= 128
         }
-        let difference = try references.maxDifference(model).difference
-        #expect(difference <= 1e-4, "largest difference \(difference)")
+        #expect(references.texts.count >= 50)
+        let worst = try references.maxDifference(model)
+        #expect(worst.difference <= 1e-4, "largest difference \(worst.difference) for \(worst.text.debugDescription)")
     }
 
     @Test func damagedFilesAreClearErrors() throws {

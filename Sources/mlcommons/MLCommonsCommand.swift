@@ -9,7 +9,7 @@ struct MLCommonsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mlcommons",
         abstract: "A model server that speaks the OpenSearch ML Commons REST API.",
-        subcommands: [Serve.self, Tokenize.self, Embed.self],
+        subcommands: [Serve.self, Tokenize.self, Embed.self, Bench.self],
         defaultSubcommand: Serve.self)
 }
 

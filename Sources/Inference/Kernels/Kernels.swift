@@ -2,7 +2,10 @@ import COpenBLAS
 import Foundation
 
 /// The numeric building blocks of the encoders, on row-major float32 matrices.
-enum Kernels {
+public enum Kernels {
+    /// Threads OpenBLAS may use for one matrix product (1 keeps it from fighting the server's own workers).
+    public static func setBLASThreads(_ count: Int) { openblas_set_num_threads(Int32(max(count, 1))) }
+
     /// `output[rows × outFeatures] = input[rows × inFeatures] · weightᵀ + bias`, with the weight
     /// stored [outFeatures × inFeatures] as PyTorch stores it. `outputStride` lets several
     /// projections fill the columns of one wider output (query, key and value side by side).

@@ -3,6 +3,14 @@ import PackageDescription
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
+// The engine's vector kernels are compiled for AVX2 + FMA (x86-64-v3: Intel Haswell, AMD Zen and
+// later); without it Swift's SIMD types fall back to SSE2 and FMA becomes a library call.
+#if arch(x86_64)
+let engine: [SwiftSetting] = strict + [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
+#else
+let engine: [SwiftSetting] = strict
+#endif
+
 let package = Package(
     name: "mlcommons-swift",
     platforms: [.macOS(.v14)],
@@ -31,11 +39,13 @@ let package = Package(
         ], swiftSettings: strict),
         // OpenBLAS (Debian `libopenblas-dev`) for matrix products.
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // A cache-prefetch hint for the engine's kernels.
+        .target(name: "CPrefetch"),
         // Native inference engine (tokenizers, model readers, kernels). Depends on nothing above it.
         .target(name: "Inference", dependencies: [
-            "OrderedJSON", "COpenBLAS",
+            "OrderedJSON", "COpenBLAS", "CPrefetch",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
-        ], swiftSettings: strict),
+        ], swiftSettings: engine),
         // Remote models behind HTTP connectors.
         .target(name: "Connectors", dependencies: ["OrderedJSON"], swiftSettings: strict),
         // The domain: groups, models, tasks, settings, registration and deployment.

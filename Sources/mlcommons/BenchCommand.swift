@@ -3,64 +3,158 @@ import Foundation
 import Inference
 import OrderedJSON
 
-/// `mlcommons bench`: the engine alone on a corpus, one text at a time, as ML Commons infers.
+/// `mlcommons bench`: the engine alone on a corpus of texts of several kinds, in length-sorted
+/// batches (throughput) and one text at a time (latency), with the machine's sgemm rate for scale.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure the engine on a corpus (one text per line) and print texts/s, tokens/s and latency.")
+        abstract: "Measure the engine on a corpus and print texts/s, tokens/s, latency, GFLOPS and peak RSS as one JSON object.",
+        discussion: "The corpus is JSON lines {\"kind\": ..., \"text\": ...}; every kind is measured alone, then all texts together (\"mixed\").")
 
     @OptionGroup var location: ModelLocation
 
-    @Option(help: "A file with one text per line.")
+    @Option(help: "JSON lines with \"kind\" and \"text\".")
     var corpus: String
 
-    @Option(help: "OpenBLAS threads.")
-    var threads: Int = 1
+    @Option(help: "Worker threads of the engine (OpenBLAS stays single-threaded inside each).")
+    var threads: Int = 2
 
-    @Option(help: "Texts to run before measuring.")
-    var warmup: Int = 5
+    @Option(help: "Tokens per forward pass.")
+    var batchTokens: Int = TextEmbedder.defaultBatchTokens
 
-    @Flag(help: "Print one JSON object instead of a table.")
-    var json = false
+    @Option(help: "Texts of each kind timed one at a time for latency.")
+    var latencySamples: Int = 200
+
+    @Flag(help: "Time texts one at a time only (no batches, no sgemm rate): for profiling latency.")
+    var latencyOnly = false
 
     func run() throws {
-        Kernels.setBLASThreads(threads)
-        let texts = try String(contentsOfFile: corpus, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-        guard !texts.isEmpty else { throw ValidationError("\(corpus) holds no text") }
-        let model: TextEmbedder
-        if location.isFolder {
-            model = try TextEmbedder.load(folder: location.url)
-        } else {
-            guard let loaded = try NativeEngine().load(artifact: location.url, format: location.zipFormat(), functionName: "TEXT_EMBEDDING",
-                                                       options: ModelOptions()) as? TextEmbedder else {
-                throw ValidationError("bench measures text-embedding models")
-            }
-            model = loaded
-        }
-        for text in texts.prefix(warmup) { _ = try model.embed([text]) }
-        var latencies: [Double] = []
-        var tokens = 0
+        Kernels.setBLASThreads(1)
+        let parallelism = Parallelism(threads: threads)
+        let texts = try BenchCorpus(path: corpus)
         let clock = ContinuousClock()
-        let total = try clock.measure {
-            for text in texts {
-                tokens += model.tokenizer.encode(text, maxLength: model.maxLength).ids.count
-                let elapsed = try clock.measure { _ = try model.embed([text]) }
-                latencies.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
-            }
-        }
-        let seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18
-        let sorted = latencies.sorted()
-        func percentile(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.down)))] }
-        let result: JSON = [
-            "texts": .int(Int64(texts.count)), "tokens": .int(Int64(tokens)), "seconds": .double((seconds * 1000).rounded() / 1000),
-            "texts_per_second": .double((Double(texts.count) / seconds * 10).rounded() / 10),
-            "tokens_per_second": .double((Double(tokens) / seconds).rounded()),
-            "p50_ms": .double((percentile(50) * 100).rounded() / 100), "p99_ms": .double((percentile(99) * 100).rounded() / 100),
-            "threads": .int(Int64(threads)),
+        var model: TextEmbedder?
+        let loadTime = try clock.measure { model = try load() }
+        guard let model else { return }
+        let rssAfterLoad = ProcessMemory.residentBytes()
+
+        var result: [(String, JSON)] = [
+            ("model_load_seconds", .double(loadTime.seconds.rounded(places: 3))),
+            ("rss_after_load_bytes", .int(Int64(rssAfterLoad))),
         ]
-        if json {
-            print(result.serialized)
-        } else {
-            for (key, value) in result.objectValue ?? [:] { print("\(key.padding(toLength: 18, withPad: " ", startingAt: 0)) \(value.serialized)") }
+        if !latencyOnly { result.append(("sgemm_gflops", .double(SGEMMRate.measure(parallelism: parallelism).rounded(places: 1)))) }
+        _ = try model.embed(Array(texts.all.prefix(64)), parallelism: parallelism, batchTokens: batchTokens)  // warm-up
+        var kinds: [(String, JSON)] = []
+        for (kind, group) in texts.byKind + (latencyOnly ? [] : [("mixed", texts.all)]) {
+            var entry: [(String, JSON)] = []
+            if !latencyOnly { entry = try throughput(model, group, parallelism: parallelism) }
+            if kind != "mixed" {
+                var latencies: [Double] = []
+                for text in group.prefix(latencySamples) {
+                    latencies.append(try clock.measure { _ = try model.embed([text], parallelism: parallelism) }.seconds * 1000)
+                }
+                entry += [("p50_ms", .double(latencies.percentile(50).rounded(places: 2))), ("p99_ms", .double(latencies.percentile(99).rounded(places: 2)))]
+            }
+            kinds.append((kind, .object(JSONObject(entry))))
         }
+        result += [("kinds", .object(JSONObject(kinds))), ("peak_rss_bytes", .int(Int64(ProcessMemory.peakResidentBytes()))),
+                   ("threads", .int(Int64(threads))), ("batch_tokens", .int(Int64(batchTokens))), ("max_length", .int(Int64(model.maxLength)))]
+        print(JSON.object(JSONObject(result)).serialized)
+    }
+
+    /// Texts/s, tokens/s and GFLOPS of embedding `group` in length-sorted batches.
+    private func throughput(_ model: TextEmbedder, _ group: [String], parallelism: Parallelism) throws -> [(String, JSON)] {
+        let sequences = model.tokenize(group)
+        let tokens = sequences.reduce(0) { $0 + $1.ids.count }
+        let flops = sequences.reduce(0.0) { $0 + model.encoder.flops(length: $1.ids.count) }
+        let elapsed = try ContinuousClock().measure { _ = try model.embed(group, parallelism: parallelism, batchTokens: batchTokens) }.seconds
+        return [
+            ("texts", .int(Int64(group.count))), ("tokens", .int(Int64(tokens))),
+            ("texts_per_second", .double((Double(group.count) / elapsed).rounded(places: 1))),
+            ("tokens_per_second", .double((Double(tokens) / elapsed).rounded())),
+            ("gflops", .double((flops / elapsed / 1e9).rounded(places: 1))),
+        ]
+    }
+
+    private func load() throws -> TextEmbedder {
+        if location.isFolder { return try TextEmbedder.load(folder: location.url) }
+        guard let loaded = try NativeEngine().load(artifact: location.url, format: location.zipFormat(), functionName: "TEXT_EMBEDDING",
+                                                   options: ModelOptions()) as? TextEmbedder else {
+            throw ValidationError("bench measures text-embedding models")
+        }
+        return loaded
+    }
+}
+
+/// The benchmark corpus: JSON lines with a `kind` (short, sentence, passage…) and a `text`.
+struct BenchCorpus {
+    let byKind: [(String, [String])]
+    var all: [String] { byKind.flatMap(\.1) }
+
+    init(path: String) throws {
+        var kinds: [String] = [], texts: [String: [String]] = [:]
+        for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") {
+            let entry = try JSON.parse(Data(line.utf8))
+            guard let kind = entry["kind"]?.stringValue, let text = entry["text"]?.stringValue else {
+                throw ValidationError("every line of \(path) needs \"kind\" and \"text\"")
+            }
+            if texts[kind] == nil { kinds.append(kind) }
+            texts[kind, default: []].append(text)
+        }
+        guard !kinds.isEmpty else { throw ValidationError("\(path) holds no text") }
+        byKind = kinds.map { ($0, texts[$0]!) }
+    }
+}
+
+/// The machine's single-precision matrix-product rate through the engine's own linear layer
+/// (OpenBLAS, split over the workers): the ceiling the encoder can approach.
+enum SGEMMRate {
+    static func measure(parallelism: Parallelism) -> Double {
+        let rows = 1024, inFeatures = 384, outFeatures = 1536, repeats = 20
+        let input = [Float](repeating: 0.5, count: rows * inFeatures), weight = [Float](repeating: 0.25, count: outFeatures * inFeatures)
+        let bias = [Float](repeating: 0, count: outFeatures)
+        var output = [Float](repeating: 0, count: rows * outFeatures)
+        var best = 0.0
+        for _ in 0..<3 {
+            let elapsed = ContinuousClock().measure {
+                for _ in 0..<repeats {
+                    Kernels.benchmarkLinear(input, rows: rows, inFeatures: inFeatures, weight: weight, bias: bias, outFeatures: outFeatures,
+                                            into: &output, parallelism: parallelism)
+                }
+            }.seconds
+            best = max(best, 2 * Double(rows * inFeatures * outFeatures * repeats) / elapsed / 1e9)
+        }
+        return best
+    }
+}
+
+/// Resident memory of this process, from /proc/self/status.
+enum ProcessMemory {
+    static func residentBytes() -> Int { field("VmRSS:") }
+    static func peakResidentBytes() -> Int { field("VmHWM:") }
+
+    private static func field(_ name: String) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) }),
+              let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return 0 }
+        return kilobytes * 1024
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+extension Double {
+    func rounded(places: Int) -> Double {
+        let scale = Foundation.pow(10, Double(places))
+        return (self * scale).rounded() / scale
+    }
+}
+
+extension Array where Element == Double {
+    func percentile(_ p: Double) -> Double {
+        let sorted = self.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted[Swift.min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.down)))]
     }
 }

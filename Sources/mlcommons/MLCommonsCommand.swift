@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Inference
 import Logging
 import MLCommonsCore
 import MLCommonsServer
@@ -44,6 +45,9 @@ struct Serve: AsyncParsableCommand {
         }
         var logger = Logger(label: "mlcommons")
         logger.logLevel = level
+        // The engine splits work over its own threads (plugins.ml_commons.native.inference_threads);
+        // OpenBLAS stays single-threaded inside each so the two never compete for cores.
+        Kernels.setBLASThreads(1)
         let directory = URL(fileURLWithPath: dataDir, isDirectory: true).standardizedFileURL
         let commons = try await MLCommons.open(
             MLCommonsConfiguration(dataDir: directory, nodeName: nodeName,

@@ -43,8 +43,12 @@ struct EmbeddingReferences {
     /// The largest absolute difference over every text and dimension (infinity on a size mismatch),
     /// with the text where it occurs.
     func maxDifference(_ model: TextEmbedder) throws -> (difference: Float, text: String) {
+        try maxDifference { try model.embed($0) }
+    }
+
+    func maxDifference(_ embed: ([String]) throws -> [[Float]]) throws -> (difference: Float, text: String) {
         var worst: (Float, String) = (0, "")
-        for (text, (vector, expected)) in zip(texts, zip(try model.embed(texts), vectors)) {
+        for (text, (vector, expected)) in zip(texts, zip(try embed(texts), vectors)) {
             let difference = vector.count == expected.count ? zip(vector, expected).map { abs($0 - $1) }.max() ?? 0 : .infinity
             if difference > worst.0 || difference.isNaN { worst = (difference, text) }
         }

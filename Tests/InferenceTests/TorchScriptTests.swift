@@ -38,7 +38,7 @@ import Testing
         let model = try ArtifactLoader.loadTextEmbedder(zip: Fixtures.url("architectures/bert/bert-torch_script.zip"), format: .torchScript,
                                                         options: ModelOptions())
         #expect(model.encoder.wordEmbeddings.storage.isInPlace)
-        #expect(model.encoder.layers.allSatisfy { $0.query.storage.isInPlace && $0.intermediate.storage.isInPlace })
+        #expect(model.encoder.layers.allSatisfy { $0.attentionOut.storage.isInPlace && $0.intermediate.storage.isInPlace })
         let folder = try TextEmbedder.load(folder: Fixtures.url("architectures/mpnet/folder"))
         #expect(folder.encoder.wordEmbeddings.storage.isInPlace)
     }

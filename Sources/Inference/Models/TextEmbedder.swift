@@ -88,9 +88,55 @@ public final class TextEmbedder: NativeModel, @unchecked Sendable {
         return flags.first { config[$0.0]?.boolValue == true }?.1
     }
 
-    /// One embedding per text; each text is encoded on its own, so results do not depend on batching.
-    public func embed(_ texts: [String]) throws -> [[Float]] {
-        try texts.map { try encodeDetailed($0).embedding }
+    /// One embedding per text. Texts are sorted by length and run in batches of at most
+    /// `batchTokens` tokens; results do not depend on the batching (attention stays within a text).
+    public func embed(_ texts: [String], parallelism: Parallelism = .serial, batchTokens: Int = TextEmbedder.defaultBatchTokens) throws -> [[Float]] {
+        let sequences = tokenize(texts, parallelism: parallelism)
+        var embeddings = [[Float]](repeating: [], count: texts.count)
+        for batch in Batching.lengthSortedBatches(lengths: sequences.map(\.ids.count), tokenBudget: batchTokens) {
+            let results = try embed(batch.map { sequences[$0] }, parallelism: parallelism)
+            for (index, embedding) in zip(batch, results) { embeddings[index] = embedding }
+        }
+        return embeddings
+    }
+
+    /// Tokens a forward pass may hold at once: bounds the activations' memory (about 15 KB per token for MiniLM).
+    public static let defaultBatchTokens = 2048
+
+    /// Token ids of each text, truncated to the model's longest input.
+    public func tokenize(_ texts: [String], parallelism: Parallelism = .serial) -> [TokenSequence] {
+        var sequences = [TokenSequence](repeating: TokenSequence(ids: [], typeIDs: []), count: texts.count)
+        sequences.withUnsafeMutableBufferPointer { output in
+            nonisolated(unsafe) let output = output
+            parallelism.forRanges(texts.count, minimumPerPart: 8) { range, _ in
+                for index in range {
+                    let encoding = tokenizer.encode(texts[index], maxLength: maxLength)
+                    output[index] = TokenSequence(ids: encoding.ids, typeIDs: encoding.typeIDs)
+                }
+            }
+        }
+        return sequences
+    }
+
+    /// Embeddings of already tokenized sequences, in one forward pass.
+    public func embed(_ sequences: [TokenSequence], parallelism: Parallelism = .serial) throws -> [[Float]] {
+        let tokens = try encoder.forward(sequences, parallelism: parallelism)
+        return (0..<tokens.count).map { sentenceEmbedding(tokens.tokens(of: $0), length: tokens.length(of: $0)) }
+    }
+
+    /// Token and sentence embeddings of already tokenized sequences, in one forward pass.
+    public func encodeDetailed(_ sequences: [TokenSequence], parallelism: Parallelism = .serial) throws -> [Detailed] {
+        let tokens = try encoder.forward(sequences, parallelism: parallelism)
+        return sequences.indices.map { index in
+            let values = tokens.tokens(of: index)
+            return Detailed(ids: sequences[index].ids, tokenEmbeddings: values, embedding: sentenceEmbedding(values, length: tokens.length(of: index)))
+        }
+    }
+
+    private func sentenceEmbedding(_ tokens: [Float], length: Int) -> [Float] {
+        var pooled = pooling.pool(tokens, length: length, width: encoder.config.hiddenSize)
+        if let dense { pooled = dense.apply(pooled) }
+        return normalize ? VectorMath.normalized(pooled) : pooled
     }
 
     /// What a traced sentence-transformers model returns for one text: its token ids, the token
@@ -104,8 +150,6 @@ public final class TextEmbedder: NativeModel, @unchecked Sendable {
     public func encodeDetailed(_ text: String) throws -> Detailed {
         let encoding = tokenizer.encode(text, maxLength: maxLength)
         let tokens = try encoder.forward(ids: encoding.ids, typeIDs: encoding.typeIDs)
-        var pooled = pooling.pool(tokens, length: encoding.ids.count, width: encoder.config.hiddenSize)
-        if let dense { pooled = dense.apply(pooled) }
-        return Detailed(ids: encoding.ids, tokenEmbeddings: tokens, embedding: normalize ? VectorMath.normalized(pooled) : pooled)
+        return Detailed(ids: encoding.ids, tokenEmbeddings: tokens, embedding: sentenceEmbedding(tokens, length: encoding.ids.count))
     }
 }

@@ -12,13 +12,29 @@ public final class FloatBuffer: @unchecked Sendable {
     private let owner: AnyObject?
     private let owned: UnsafeMutablePointer<Float>?
 
-    init(copying values: [Float]) {
+    convenience init(copying values: [Float]) {
         let storage = UnsafeMutablePointer<Float>.allocate(capacity: max(values.count, 1))
         values.withUnsafeBufferPointer { if let source = $0.baseAddress { storage.update(from: source, count: values.count) } }
+        self.init(owning: storage, count: values.count)
+    }
+
+    /// The values of `parts` one after another, in memory of its own.
+    convenience init(concatenating parts: [FloatBuffer]) {
+        let total = parts.reduce(0) { $0 + $1.count }
+        let storage = UnsafeMutablePointer<Float>.allocate(capacity: max(total, 1))
+        var offset = 0
+        for part in parts {
+            (storage + offset).update(from: part.pointer, count: part.count)
+            offset += part.count
+        }
+        self.init(owning: storage, count: total)
+    }
+
+    private init(owning storage: UnsafeMutablePointer<Float>, count: Int) {
         owned = storage
         owner = nil
         pointer = UnsafePointer(storage)
-        count = values.count
+        self.count = count
         isInPlace = false
     }
 

@@ -17,10 +17,13 @@ public protocol LoadedModel: Sendable {
     var residentBytes: Int { get }
     /// The native engine's model, which predict runs (nil for engines that only hold models).
     var native: (any NativeModel)? { get }
+    /// Where text-embedding requests queue to be batched together (nil: run each on its own).
+    var embeddingBatcher: EmbeddingBatcher? { get }
 }
 
 extension LoadedModel {
     public var native: (any NativeModel)? { nil }
+    var embeddingBatcher: EmbeddingBatcher? { nil }
 }
 
 /// The seam between deployment and the engine that runs models.
@@ -36,15 +39,19 @@ public struct NativeInferenceEngine: InferenceEngine {
 
     struct Loaded: LoadedModel {
         let model: any NativeModel
+        /// Text-embedding requests go through it, batched across clients.
+        let batcher: EmbeddingBatcher?
         var residentBytes: Int { model.residentBytes }
         var native: (any NativeModel)? { model }
+        var embeddingBatcher: EmbeddingBatcher? { batcher }
     }
 
     public func load(_ request: ModelLoadRequest) async throws -> any LoadedModel {
         let format: ArtifactFormat = request.format == .onnx ? .onnx : .torchScript
         do {
-            return Loaded(model: try engine.load(artifact: request.artifact, format: format, functionName: request.function.rawValue,
-                                                 options: Self.options(for: request)))
+            let model = try engine.load(artifact: request.artifact, format: format, functionName: request.function.rawValue,
+                                        options: Self.options(for: request))
+            return Loaded(model: model, batcher: (model as? TextEmbedder).map { EmbeddingBatcher(model: $0, name: request.modelID) })
         } catch let error as InferenceError {
             throw MLError.generic(error.message)
         }

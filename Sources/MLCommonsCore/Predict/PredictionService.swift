@@ -31,7 +31,7 @@ struct PredictionService: Sendable {
         let function = document.source["algorithm"]?.stringValue ?? FunctionName.textEmbedding.rawValue
         do {
             let inferenceStarted = ContinuousClock.now
-            let results = try run(model, function: function, body: body, document: document)
+            let results = try await run(loaded, model, function: function, body: body, document: document, settings: settings)
             let reply: JSON = ["inference_results": .array(results.map { tensors in tensors.isEmpty ? [:] : ["output": .array(tensors.map(\.json))] })]
             await latencies.record(modelID: modelID, inferenceMillis: Self.millis(since: inferenceStarted), requestMillis: Self.millis(since: started),
                                    window: Int(settings.int("monitoring_request_count")))
@@ -45,10 +45,19 @@ struct PredictionService: Sendable {
         }
     }
 
-    private func run(_ model: any NativeModel, function: String, body: JSONObject, document: StoredDocument) throws -> [[ModelTensor]] {
+    private func run(_ loaded: any LoadedModel, _ model: any NativeModel, function: String, body: JSONObject, document: StoredDocument,
+                     settings: EffectiveSettings) async throws -> [[ModelTensor]] {
         switch model {
         case let embedder as TextEmbedder:
-            return try TextEmbeddingOutput(body: body, document: document).run(embedder)
+            let output = try TextEmbeddingOutput(body: body, document: document)
+            let sequences = embedder.tokenize(output.texts.map { (output.prefix ?? "") + $0 })
+            let encoded: [TextEmbedder.Detailed]
+            if let batcher = loaded.embeddingBatcher {
+                encoded = try await batcher.encode(sequences, limits: Self.batchLimits(settings))
+            } else {
+                encoded = try embedder.encodeDetailed(sequences)
+            }
+            return output.tensors(encoded, hiddenSize: embedder.encoder.config.hiddenSize)
         case let sparse as SparseEncoder:
             let (texts, format) = try Self.sparseInput(body)
             return try sparse.encode(texts).map { [Self.sparseTensor($0, name: "output", format: format)] }
@@ -68,6 +77,14 @@ struct PredictionService: Sendable {
         default:
             throw MLError.illegalArgument("Model of function \(function) cannot be predicted by this server yet")
         }
+    }
+
+    /// The batcher's limits from the `native.*` settings (threads 0: one per core).
+    static func batchLimits(_ settings: EffectiveSettings) -> EmbeddingBatcher.Limits {
+        let threads = Int(settings.int(MLSettings.inferenceThreads))
+        return EmbeddingBatcher.Limits(threads: threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount,
+                                       tokenBudget: Int(settings.int(MLSettings.batchTokenBudget)),
+                                       maxQueuedRequests: Int(settings.int(MLSettings.maxQueuedRequests)))
     }
 
     static func millis(since start: ContinuousClock.Instant) -> Double {
@@ -148,16 +165,16 @@ struct TextEmbeddingOutput {
         }
     }
 
-    func run(_ model: TextEmbedder) throws -> [[ModelTensor]] {
-        try texts.map { text in
-            let detailed = try model.encodeDetailed((prefix ?? "") + text)
+    /// The tensors ML Commons returns for each encoded text.
+    func tensors(_ encoded: [TextEmbedder.Detailed], hiddenSize: Int) -> [[ModelTensor]] {
+        encoded.map { detailed in
             var tensors: [ModelTensor]
             if sentenceTransformersTrace {
                 let mask = [Int32](repeating: 1, count: detailed.ids.count)
                 tensors = [
                     .int64Tensor("input_ids", values: detailed.ids, withBytes: returnBytes, withNumbers: returnNumber),
                     .int64Tensor("attention_mask", values: mask, withBytes: returnBytes, withNumbers: returnNumber),
-                    .float32Tensor("token_embeddings", shape: [detailed.ids.count, model.encoder.config.hiddenSize],
+                    .float32Tensor("token_embeddings", shape: [detailed.ids.count, hiddenSize],
                                    values: detailed.tokenEmbeddings, withBytes: returnBytes, withNumbers: returnNumber),
                     .float32Tensor("sentence_embedding", shape: [detailed.embedding.count], values: detailed.embedding,
                                    withBytes: returnBytes, withNumbers: returnNumber),

@@ -1,3 +1,5 @@
+import Foundation
+import Inference
 import OrderedJSON
 
 /// One `plugins.ml_commons.*` cluster setting: its type, default and allowed range.
@@ -58,7 +60,6 @@ enum ByteSize {
     }
 }
 
-import Foundation
 
 /// The settings ML Commons defines, with its code defaults (`MLCommonsSettings.java`), plus ours.
 public enum MLSettings {
@@ -91,6 +92,9 @@ public enum MLSettings {
     public static let artifactsBaseURL = "artifacts_base_url"
     public static let maxDownloadBytes = "max_model_download_bytes"
     public static let maxModelMemoryBytes = "max_model_memory_bytes"
+    public static let inferenceThreads = "native.inference_threads"
+    public static let batchTokenBudget = "native.batch_token_budget"
+    public static let maxQueuedRequests = "native.max_queued_requests"
 
     public static let definitions: [SettingDefinition] = [
         .init(key: onlyRunOnMLNode, kind: .bool, defaultValue: true),
@@ -141,6 +145,11 @@ public enum MLSettings {
         .init(key: artifactsBaseURL, kind: .string, defaultValue: .string(defaultArtifactsBaseURL)),
         .init(key: maxDownloadBytes, kind: .int(1...(Int64(1) << 42)), defaultValue: .int(Int64(4) << 30)),
         .init(key: maxModelMemoryBytes, kind: .int(0...(Int64(1) << 50)), defaultValue: 0),
+        // Ours: the native engine's worker threads (0: one per core), the tokens one forward pass may
+        // batch across requests, and the requests a model's queue holds before answering 429.
+        .init(key: inferenceThreads, kind: .int(0...1024), defaultValue: 0),
+        .init(key: batchTokenBudget, kind: .int(16...1_048_576), defaultValue: .int(Int64(TextEmbedder.defaultBatchTokens))),
+        .init(key: maxQueuedRequests, kind: .int(1...1_000_000), defaultValue: 1024),
     ]
 
     static let byKey: [String: SettingDefinition] = Dictionary(definitions.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })

@@ -1,0 +1,2 @@
+// The module is the header's one inline function; SwiftPM needs a source file to build the target.
+#include "CPrefetch.h"

@@ -1,0 +1,218 @@
+import Synchronization
+import Foundation
+
+/// One tokenized input of the encoder.
+public struct TokenSequence: Sendable {
+    public var ids: [Int32]
+    public var typeIDs: [Int32]
+
+    public init(ids: [Int32], typeIDs: [Int32]) {
+        self.ids = ids
+        self.typeIDs = typeIDs
+    }
+}
+
+/// Token embeddings of several sequences packed one after another, [total tokens × width]:
+/// sequence `i` is rows `offsets[i]..<offsets[i + 1]`.
+public struct PackedTokens: Sendable {
+    public let values: [Float]
+    public let offsets: [Int]
+    public let width: Int
+
+    public var count: Int { offsets.count - 1 }
+    public func length(of sequence: Int) -> Int { offsets[sequence + 1] - offsets[sequence] }
+    public func tokens(of sequence: Int) -> [Float] { Array(values[offsets[sequence] * width..<offsets[sequence + 1] * width]) }
+}
+
+extension TransformerEncoder {
+    /// Token embeddings [L × H] of one sequence (every token attends to every token).
+    public func forward(ids: [Int32], typeIDs: [Int32], parallelism: Parallelism = .serial) throws -> [Float] {
+        try forward([TokenSequence(ids: ids, typeIDs: typeIDs)], parallelism: parallelism).values
+    }
+
+    /// Token embeddings of a batch. The tokens of all sequences are packed without padding for the
+    /// linear layers (one matrix product per projection for the whole batch); attention runs per
+    /// sequence and head, so each token sees only its own sequence and results do not depend on
+    /// what else is in the batch.
+    public func forward(_ batch: [TokenSequence], parallelism: Parallelism = .serial) throws -> PackedTokens {
+        var offsets = [0]
+        for sequence in batch {
+            try validate(sequence)
+            offsets.append(offsets.last! + sequence.ids.count)
+        }
+        let h = config.hiddenSize
+        let workspace = Workspace(config: config, tokens: offsets.last!, longest: batch.map(\.ids.count).max() ?? 0, workers: parallelism.threads,
+                                  cache: workspaces)
+        defer { workspace.release() }
+        embed(batch, offsets: offsets, into: workspace.hidden, parallelism: parallelism)
+        let positionBias = relativeAttentionBias.map {
+            RelativePositions.biasByOffset($0, longest: workspace.longest, heads: config.heads, buckets: config.relativeBuckets)
+        }
+        for layer in layers {
+            block(layer, offsets: offsets, workspace: workspace, positionBias: positionBias, parallelism: parallelism)
+        }
+        return PackedTokens(values: Array(UnsafeBufferPointer(start: workspace.hidden, count: offsets.last! * h)), offsets: offsets, width: h)
+    }
+
+    private func validate(_ sequence: TokenSequence) throws {
+        guard !sequence.ids.isEmpty else { throw WeightError("nothing to encode: the text gave no tokens") }
+        if let bad = sequence.ids.first(where: { $0 < 0 || Int($0) >= vocabularySize }) { throw WeightError("token id \(bad) is outside the vocabulary") }
+        let positionRows = positionEmbeddings.count / config.hiddenSize
+        guard (positionIDs(sequence.ids).max() ?? 0) < positionRows else {
+            throw WeightError("a sequence of \(sequence.ids.count) tokens needs more than the model's \(positionRows) positions")
+        }
+    }
+
+    /// Word + position (+ token type) embeddings, then layer norm, for every token of the batch.
+    private func embed(_ batch: [TokenSequence], offsets: [Int], into hidden: UnsafeMutablePointer<Float>, parallelism: Parallelism) {
+        let h = config.hiddenSize
+        let word = wordEmbeddings.storage.pointer, position = positionEmbeddings.storage.pointer
+        let typeRows = (tokenTypeEmbeddings?.count ?? 0) / h
+        parallelism.forRanges(batch.count) { sequences, _ in
+            for s in sequences {
+                let sequence = batch[s], positions = positionIDs(sequence.ids)
+                for t in 0..<sequence.ids.count {
+                    let row = hidden + (offsets[s] + t) * h
+                    let w = word + Int(sequence.ids[t]) * h, p = position + positions[t] * h
+                    for i in 0..<h { row[i] = w[i] + p[i] }
+                    if let types = tokenTypeEmbeddings?.storage.pointer, typeRows > 0 {
+                        let type = types + min(Int(sequence.typeIDs[t]), typeRows - 1) * h
+                        for i in 0..<h { row[i] += type[i] }
+                    }
+                }
+                Kernels.layerNorm(hidden + offsets[s] * h, rows: sequence.ids.count, width: h, gamma: embeddingNormGamma.pointer,
+                                  beta: embeddingNormBeta.pointer, epsilon: config.layerNormEpsilon)
+            }
+        }
+    }
+
+    /// One encoder block, in place on `workspace.hidden`.
+    private func block(_ layer: Layer, offsets: [Int], workspace w: Workspace, positionBias: [Float]?, parallelism: Parallelism) {
+        let h = config.hiddenSize, inner = config.intermediateSize, tokens = offsets.last!
+        Kernels.linear(w.hidden, rows: tokens, inFeatures: h, weight: layer.qkv.pointer, bias: layer.qkvBias.pointer,
+                       outFeatures: 3 * h, into: w.qkv, parallelism: parallelism)
+        attention(offsets: offsets, workspace: w, positionBias: positionBias, parallelism: parallelism)
+        Kernels.linear(w.context, rows: tokens, inFeatures: h, weight: layer.attentionOut.storage.pointer, bias: layer.attentionOutBias.pointer,
+                       outFeatures: h, into: w.attended, parallelism: parallelism)
+        addAndNorm(w.attended, residual: w.hidden, tokens: tokens, gamma: layer.attentionNormGamma, beta: layer.attentionNormBeta, parallelism: parallelism)
+        Kernels.linear(w.attended, rows: tokens, inFeatures: h, weight: layer.intermediate.storage.pointer, bias: layer.intermediateBias.pointer,
+                       outFeatures: inner, into: w.intermediate, parallelism: parallelism) { columns, rows, width, stride in
+            Kernels.gelu(columns, rows: rows, width: width, stride: stride)
+        }
+        // The block's input is no longer needed: its buffer takes the output.
+        Kernels.linear(w.intermediate, rows: tokens, inFeatures: inner, weight: layer.output.storage.pointer, bias: layer.outputBias.pointer,
+                       outFeatures: h, into: w.hidden, parallelism: parallelism)
+        addAndNorm(w.hidden, residual: w.attended, tokens: tokens, gamma: layer.outputNormGamma, beta: layer.outputNormBeta, parallelism: parallelism)
+    }
+
+    private func addAndNorm(_ x: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>, tokens: Int, gamma: FloatBuffer, beta: FloatBuffer,
+                            parallelism: Parallelism) {
+        let h = config.hiddenSize
+        parallelism.forRanges(tokens, minimumPerPart: 16) { rows, _ in
+            Kernels.layerNorm(x + rows.lowerBound * h, rows: rows.count, width: h, gamma: gamma.pointer, beta: beta.pointer,
+                              epsilon: config.layerNormEpsilon, adding: residual + rows.lowerBound * h)
+        }
+    }
+
+    /// Scaled dot-product attention of every (sequence, head) pair, reading query, key and value
+    /// from `qkv` [T × 3H] and writing each head's context into its columns of `context` [T × H].
+    private func attention(offsets: [Int], workspace w: Workspace, positionBias: [Float]?, parallelism: Parallelism) {
+        let h = config.hiddenSize, heads = config.heads, d = h / heads
+        let scale = 1 / Float(d).squareRoot()
+        let sequences = offsets.count - 1
+        parallelism.forRanges(sequences * heads) { units, worker in
+            let scores = w.scores(worker: worker)
+            for unit in units {
+                let s = unit / heads, head = unit % heads
+                let start = offsets[s], length = offsets[s + 1] - start
+                let q = w.qkv + start * 3 * h + head * d, k = q + h, v = q + 2 * h
+                Kernels.matmulTransposed(q, lda: 3 * h, k, ldb: 3 * h, m: length, n: length, k: d, alpha: scale, into: scores, ldc: length)
+                if let positionBias {
+                    // The bias depends on key − query only: row i reads the table from offset −i.
+                    positionBias.withUnsafeBufferPointer { table in
+                        let headTable = table.baseAddress! + head * (2 * w.longest - 1) + (w.longest - 1)
+                        for i in 0..<length {
+                            Kernels.add(headTable - i, into: scores + i * length, count: length)
+                        }
+                    }
+                }
+                Kernels.softmax(scores, rows: length, width: length)
+                Kernels.matmul(scores, lda: length, v, ldb: 3 * h, m: length, n: d, k: length, into: w.context + start * h + head * d, ldc: h)
+            }
+        }
+    }
+}
+
+/// The activations of one forward pass, in one block of memory for the whole batch, reused by every layer.
+final class Workspace {
+    let hidden, qkv, context, attended, intermediate: UnsafeMutablePointer<Float>
+    let longest: Int
+    private let scoreBlocks: UnsafeMutablePointer<Float>
+    private let memory: MemoryBlock
+    private let cache: WorkspaceCache
+
+    init(config: EncoderConfig, tokens: Int, longest: Int, workers: Int, cache: WorkspaceCache) {
+        let h = config.hiddenSize
+        let sizes = [tokens * h, tokens * 3 * h, tokens * h, tokens * h, tokens * config.intermediateSize, workers * longest * longest]
+        memory = cache.take(capacity: sizes.reduce(0, +))
+        var cursor = memory.start
+        var regions: [UnsafeMutablePointer<Float>] = []
+        for size in sizes {
+            regions.append(cursor)
+            cursor += size
+        }
+        (hidden, qkv, context, attended, intermediate, scoreBlocks) = (regions[0], regions[1], regions[2], regions[3], regions[4], regions[5])
+        self.longest = longest
+        self.cache = cache
+    }
+
+    /// A [longest × longest] scratch block for one worker's attention scores.
+    func scores(worker: Int) -> UnsafeMutablePointer<Float> { scoreBlocks + worker * longest * longest }
+
+    func release() { cache.give(back: memory) }
+}
+
+struct MemoryBlock: @unchecked Sendable {
+    let start: UnsafeMutablePointer<Float>
+    let capacity: Int
+}
+
+/// Keeps the memory of the last forward pass for the next one, so a stream of small requests does
+/// not fault fresh pages in every time; a block larger than `largestKept` floats is returned to the system.
+final class WorkspaceCache: Sendable {
+    private let spare = Mutex<MemoryBlock?>(nil)
+    private let largestKept: Int
+
+    init(largestKept: Int = 4 << 20) { self.largestKept = largestKept }
+
+    func take(capacity: Int) -> MemoryBlock {
+        let cached = spare.withLock { spare -> MemoryBlock? in
+            guard let block = spare, block.capacity >= capacity else { return nil }
+            spare = nil
+            return block
+        }
+        return cached ?? MemoryBlock(start: .allocate(capacity: max(capacity, 1)), capacity: max(capacity, 1))
+    }
+
+    func give(back block: MemoryBlock) {
+        let unused: MemoryBlock? = spare.withLock { spare in
+            guard block.capacity <= largestKept else { return block }
+            let previous = spare
+            if let previous, previous.capacity >= block.capacity { return block }
+            spare = block
+            return previous
+        }
+        unused?.start.deallocate()
+    }
+
+    deinit { spare.withLock { $0?.start.deallocate() } }
+}
+
+extension TransformerEncoder {
+    /// Floating-point operations of one forward pass over `length` tokens (a multiply-add counts two):
+    /// the projections and feed-forward, plus attention's two products.
+    public func flops(length: Int) -> Double {
+        let h = Double(config.hiddenSize), inner = Double(config.intermediateSize), l = Double(length)
+        return Double(config.layers) * (2 * l * (4 * h * h + 2 * h * inner) + 4 * l * l * h)
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import Inference
+import Synchronization
+
+/// Dynamic batching for one deployed text-embedding model: requests that arrive while a forward
+/// pass runs wait in a bounded queue and go together into the next pass, up to a token budget.
+/// Many clients sending one document each then cost about what one client sending them all does.
+/// A full queue refuses new requests (429) instead of growing without end.
+public final class EmbeddingBatcher: Sendable {
+    struct Limits: Sendable, Equatable {
+        var threads: Int
+        var tokenBudget: Int
+        var maxQueuedRequests: Int
+    }
+
+    private let queue: BatchQueue
+
+    init(model: TextEmbedder, name: String) {
+        queue = BatchQueue(model: model)
+        let thread = Thread { [queue] in queue.serve() }
+        thread.name = "batcher \(name)"
+        thread.start()
+    }
+
+    /// Stops the worker once the model is dropped (undeployed); requests already queued fail.
+    deinit { queue.stop() }
+
+    /// Token and sentence embeddings of `sequences`, computed in a batch with other requests.
+    func encode(_ sequences: [TokenSequence], limits: Limits) async throws -> [TextEmbedder.Detailed] {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.submit(BatchQueue.Request(sequences: sequences, continuation: continuation), limits: limits)
+        }
+    }
+}
+
+/// The queue and its worker thread (kept apart from `EmbeddingBatcher` so the thread does not keep
+/// the batcher alive).
+private final class BatchQueue: Sendable {
+    struct Request: Sendable {
+        let sequences: [TokenSequence]
+        let continuation: CheckedContinuation<[TextEmbedder.Detailed], any Error>
+        var tokens: Int { sequences.reduce(0) { $0 + $1.ids.count } }
+    }
+
+    private struct State {
+        var waiting: [Request] = []
+        var limits = EmbeddingBatcher.Limits(threads: 1, tokenBudget: TextEmbedder.defaultBatchTokens, maxQueuedRequests: 1024)
+        var stopped = false
+    }
+
+    private let model: TextEmbedder
+    private let state = Mutex(State())
+    private let signal = DispatchSemaphore(value: 0)
+
+    init(model: TextEmbedder) { self.model = model }
+
+    func submit(_ request: Request, limits: EmbeddingBatcher.Limits) {
+        let refusal: MLError? = state.withLock { state in
+            if state.stopped { return MLError.illegalArgument("Model not ready yet. Please deploy the model first.") }
+            guard state.waiting.count < limits.maxQueuedRequests else {
+                return MLError.status(429, "Request is throttled: the model's queue holds \(limits.maxQueuedRequests) requests "
+                                      + "(plugins.ml_commons.\(MLSettings.maxQueuedRequests))")
+            }
+            state.limits = limits
+            state.waiting.append(request)
+            return nil
+        }
+        if let refusal { request.continuation.resume(throwing: refusal) } else { signal.signal() }
+    }
+
+    func stop() {
+        let abandoned = state.withLock { state in
+            state.stopped = true
+            defer { state.waiting = [] }
+            return state.waiting
+        }
+        for request in abandoned { request.continuation.resume(throwing: MLError.illegalArgument("Model not ready yet. Please deploy the model first.")) }
+        signal.signal()
+    }
+
+    /// The worker: takes whole requests in arrival order while they fit in the token budget (the
+    /// first always goes, however long), runs them in one forward pass and answers each.
+    func serve() {
+        while true {
+            signal.wait()
+            let (batch, limits, stopped) = state.withLock { state -> ([Request], EmbeddingBatcher.Limits, Bool) in
+                var taken: [Request] = [], tokens = 0
+                while let next = state.waiting.first, taken.isEmpty || tokens + next.tokens <= state.limits.tokenBudget {
+                    taken.append(next)
+                    tokens += next.tokens
+                    state.waiting.removeFirst()
+                }
+                return (taken, state.limits, state.stopped)
+            }
+            if stopped { return }
+            // One signal per request: the ones taken along with the first are consumed here.
+            for _ in 1..<max(batch.count, 1) { signal.wait() }
+            run(batch, parallelism: Parallelism(threads: limits.threads))
+        }
+    }
+
+    private func run(_ batch: [Request], parallelism: Parallelism) {
+        guard !batch.isEmpty else { return }
+        do {
+            var results = try model.encodeDetailed(batch.flatMap(\.sequences), parallelism: parallelism)[...]
+            for request in batch {
+                request.continuation.resume(returning: Array(results.prefix(request.sequences.count)))
+                results = results.dropFirst(request.sequences.count)
+            }
+        } catch {
+            // One bad input must not fail its neighbours: each request runs again on its own.
+            if batch.count == 1 {
+                batch[0].continuation.resume(throwing: error)
+            } else {
+                for request in batch { run([request], parallelism: parallelism) }
+            }
+        }
+    }
+}

@@ -37,7 +37,12 @@ let package = Package(
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], swiftSettings: strict),
         // Remote models behind HTTP connectors.
-        .target(name: "Connectors", dependencies: ["OrderedJSON"], swiftSettings: strict),
+        .target(name: "Connectors", dependencies: [
+            "OrderedJSON",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
         // The domain: groups, models, tasks, settings, registration and deployment.
         .target(name: "MLCommonsCore", dependencies: [
             "OrderedJSON", "Storage", "Inference", "Connectors",
@@ -72,6 +77,13 @@ let package = Package(
             "Inference", "OrderedJSON", "TestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "ConnectorsTests", dependencies: [
+            "Connectors", "OrderedJSON",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "OrderedJSON"], swiftSettings: strict),
         .testTarget(name: "ServerTests", dependencies: [
             "mlcommons", "MLCommonsServer", "MLCommonsCore", "OrderedJSON", "TestSupport",

@@ -58,7 +58,11 @@ public struct EndpointPolicy: Sendable {
         guard let parsed = ParsedURL(url) else { throw .illegalArgument("Invalid URL: \(url)") }
         let addresses: [IPAddress]
         do {
-            addresses = try await resolver.resolve(host: parsed.host, port: parsed.port)
+            if let literal = IPAddress(parsed.host) {
+                addresses = [literal]
+            } else {
+                addresses = try await resolver.resolve(host: parsed.host, port: parsed.port)
+            }
         } catch {
             throw .illegalArgument("Remote inference host name can't be resolved: \(parsed.host)")
         }

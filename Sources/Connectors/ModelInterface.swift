@@ -14,7 +14,7 @@ public struct ModelInterface: Sendable, Equatable {
     public init(json: JSON) throws(ConnectorError) {
         guard let object = json.objectValue else { throw .illegalArgument("interface must be an object") }
         func side(_ key: String) throws(ConnectorError) -> JSON? {
-            guard let value = object[key] else { return nil }
+            guard let value = object[key], !value.isNull else { return nil }
             let schema: JSON
             if case .string(let text) = value {
                 if text.trimmingCharacters(in: .whitespaces).isEmpty { return nil }
@@ -23,7 +23,9 @@ public struct ModelInterface: Sendable, Equatable {
             } else {
                 schema = value
             }
-            return schema.objectValue?.isEmpty == true ? nil : schema
+            // (A ternary would turn `nil` into JSON `null` here, JSON being nil-literal convertible.)
+            if schema.objectValue?.isEmpty == true { return nil }
+            return schema
         }
         input = try side("input")
         output = try side("output")

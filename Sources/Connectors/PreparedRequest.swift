@@ -53,7 +53,7 @@ public struct PreparedRequest: Sendable {
             if !rendered.missingParameters.isEmpty || !rendered.missingCredentials.isEmpty {
                 throw .illegalArgument("Header '\(name)' contains unresolved placeholder. Required parameter is missing.")
             }
-            if rendered.text.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) {
+            if rendered.text.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) {
                 throw .illegalArgument("Header '\(name)' contains a line break or NUL character.")
             }
             headers.append((name, rendered.text))

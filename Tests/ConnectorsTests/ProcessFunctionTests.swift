@@ -38,7 +38,7 @@ import Testing
 
     @Test func postProcessErrors() throws {
         let openAI = try #require(PostProcessFunction(name: "connector.post_process.openai.embedding"))
-        #expect((#expect(throws: ConnectorError.self) { try openAI.tensors(from: ["data": "x"]) })?.message
+        #expect((#expect(throws: ConnectorError.self) { try openAI.tensors(from: ["data": [["embedding": "x"]]]) })?.message
             == "The embedding should be a non-empty List containing List of Float values.")
         let cohere = try #require(PostProcessFunction(name: "connector.post_process.cohere.embedding"))
         #expect((#expect(throws: ConnectorError.self) { try cohere.tensors(from: ["embeddings": "x"]) })?.message

@@ -52,8 +52,10 @@ final class FakeProvider: @unchecked Sendable {
             responder: CallbackResponder<BasicRequestContext> { [self] request, _ in
                 var request = request
                 let buffer = try await request.collectBody(upTo: 10_000_000)
+                // HTTPTypes keeps Host as the request's authority, not among the header fields.
+                let host = request.head.authority.map { [("Host", $0)] } ?? []
                 let seen = ReceivedRequest(method: request.method.rawValue, path: request.uri.path,
-                                           headers: request.headers.map { ($0.name.canonicalName, $0.value) },
+                                           headers: host + request.headers.map { ($0.name.canonicalName, $0.value) },
                                            body: String(buffer: buffer))
                 return try await answer(seen)
             },

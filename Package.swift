@@ -77,8 +77,14 @@ let package = Package(
             "Inference", "OrderedJSON", "TestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
+        // Fake model providers (OpenAI, Cohere, Bedrock shapes) on loopback, and botocore's SigV4.
+        .target(name: "ProviderFakes", dependencies: [
+            "OrderedJSON",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ], path: "Tests/ProviderFakes", swiftSettings: strict),
         .testTarget(name: "ConnectorsTests", dependencies: [
-            "Connectors", "OrderedJSON",
+            "Connectors", "OrderedJSON", "ProviderFakes",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Crypto", package: "swift-crypto"),
@@ -86,7 +92,7 @@ let package = Package(
         ], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "OrderedJSON"], swiftSettings: strict),
         .testTarget(name: "ServerTests", dependencies: [
-            "mlcommons", "MLCommonsServer", "MLCommonsCore", "OrderedJSON", "TestSupport",
+            "mlcommons", "MLCommonsServer", "MLCommonsCore", "OrderedJSON", "TestSupport", "ProviderFakes",
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

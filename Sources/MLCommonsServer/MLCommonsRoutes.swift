@@ -18,6 +18,9 @@ struct MLCommonsRoutes {
         addTasks(&table)
         addStatsAndProfile(&table)
         addOpenAI(&table)
+        addConnectors(&table)
+        addControllers(&table)
+        addDocuments(&table)
         return table
     }
 
@@ -95,10 +98,11 @@ struct MLCommonsRoutes {
         let undeployMany: RouteHandler = { request in .ok(try await commons.undeployModels(body: try request.json())) }
         for verb in ["_deploy", "_load"] { table.add("POST", "\(Self.base)/models/{id}/\(verb)", deploy) }
         table.add("POST", "\(Self.base)/models/{id}/_predict") { request in
-            .ok(try await commons.predict(modelID: request.parameter("id"), algorithm: nil, body: try request.json()))
+            .ok(try await commons.predict(modelID: request.parameter("id"), algorithm: nil, body: try request.json(), user: request.user))
         }
         table.add("POST", "\(Self.base)/_predict/{algorithm}/{id}") { request in
-            .ok(try await commons.predict(modelID: request.parameter("id"), algorithm: request.parameter("algorithm"), body: try request.json()))
+            .ok(try await commons.predict(modelID: request.parameter("id"), algorithm: request.parameter("algorithm"), body: try request.json(),
+                                          user: request.user))
         }
         for verb in ["_undeploy", "_unload"] {
             table.add("POST", "\(Self.base)/models/{id}/\(verb)", undeploy)
@@ -164,7 +168,7 @@ struct MLCommonsRoutes {
     // MARK: - Helpers
 
     /// `GET|POST <path>` with a search body; an empty body searches everything.
-    private func addSearch(_ table: inout RouteTable, _ path: String, index: String,
+    func addSearch(_ table: inout RouteTable, _ path: String, index: String,
                            _ run: @escaping @Sendable (SearchRequest) async throws -> SearchHits) {
         table.add(["GET", "POST"], path) { request in
             let started = Date()

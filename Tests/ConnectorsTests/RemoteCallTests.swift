@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import OrderedJSON
+import ProviderFakes
 import Testing
 @testable import Connectors
 

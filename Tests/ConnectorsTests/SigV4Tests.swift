@@ -1,4 +1,5 @@
 import Foundation
+import ProviderFakes
 import Testing
 @testable import Connectors
 

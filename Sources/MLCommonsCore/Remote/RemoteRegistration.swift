@@ -84,7 +84,8 @@ struct RemoteRegistration: Sendable {
     }
 
     /// `is_enabled`, `rate_limiter`, `deploy_setting`, `guardrails`, `interface` as the model stores
-    /// them; `interface` defaults to the preset for the connector's model, if there is one.
+    /// them; `interface` defaults to the preset for the connector's model, if there is one and
+    /// the connector takes `parameters` (no pre-process function).
     private func validateOptions(_ object: JSONObject, connector: ConnectorDefinition, into meta: inout JSONObject) throws {
         for key in ["is_enabled", "deploy_setting"] { if let value = object[key] { meta[key] = value } }
         if let limiter = object["rate_limiter"], !limiter.isNull { meta["rate_limiter"] = .object(try ModelService.validRateLimiter(limiter)) }
@@ -94,7 +95,9 @@ struct RemoteRegistration: Sendable {
         }
         if let interface = object["interface"], !interface.isNull {
             meta["interface"] = try connectorCall { () throws(ConnectorError) in try ModelInterface(json: interface) }.json
-        } else if let preset = PresetInterfaces.interface(for: connector) {
+        } else if connector.action(named: "predict")?.preProcessFunction == nil, let preset = PresetInterfaces.interface(for: connector) {
+            // Presets describe `parameters` inputs; connectors with a pre-process function take
+            // `text_docs` (neural search), which those schemas would refuse.
             meta["interface"] = preset.json
         }
     }

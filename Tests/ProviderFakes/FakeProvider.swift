@@ -5,7 +5,7 @@ import NIOCore
 import OrderedJSON
 
 /// How the fake provider answers the next requests.
-enum ProviderBehaviour: Sendable {
+public enum ProviderBehaviour: Sendable {
     case normal
     case slow(seconds: Double)
     case status(Int, body: String)
@@ -14,30 +14,32 @@ enum ProviderBehaviour: Sendable {
 }
 
 /// One request as the fake provider saw it.
-struct ReceivedRequest: Sendable {
-    let method: String
-    let path: String
-    let headers: [(name: String, value: String)]
-    let body: String
+public struct ReceivedRequest: Sendable {
+    public let method: String
+    public let path: String
+    public let headers: [(name: String, value: String)]
+    public let body: String
 
-    func header(_ name: String) -> String? { headers.first { $0.name.lowercased() == name.lowercased() }?.value }
+    public func header(_ name: String) -> String? { headers.first { $0.name.lowercased() == name.lowercased() }?.value }
 }
 
 /// A real loopback HTTP server speaking the OpenAI, Cohere and Bedrock shapes the connectors
 /// tests need. Behaviours are consumed one per request (the last one repeats).
-final class FakeProvider: @unchecked Sendable {
+public final class FakeProvider: @unchecked Sendable {
     private let lock = NSLock()
     private var behaviours: [ProviderBehaviour] = [.normal]
     private var received: [ReceivedRequest] = []
     private var task: Task<Void, any Error>?
-    private(set) var port = 0
+    public private(set) var port = 0
     /// Checks a Bedrock request's signature; returns an error text when it does not verify.
-    var signatureCheck: (@Sendable (ReceivedRequest) -> String?)?
+    public var signatureCheck: (@Sendable (ReceivedRequest) -> String?)?
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
-    var requests: [ReceivedRequest] { lock.withLock { received } }
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var requests: [ReceivedRequest] { lock.withLock { received } }
 
-    func behave(_ sequence: ProviderBehaviour...) { lock.withLock { behaviours = sequence } }
+    public init() {}
+
+    public func behave(_ sequence: ProviderBehaviour...) { lock.withLock { behaviours = sequence } }
 
     private func nextBehaviour(recording request: ReceivedRequest) -> ProviderBehaviour {
         lock.withLock {
@@ -46,7 +48,7 @@ final class FakeProvider: @unchecked Sendable {
         }
     }
 
-    func start() async throws {
+    public func start() async throws {
         let (stream, continuation) = AsyncStream<Int>.makeStream()
         let app = Application(
             responder: CallbackResponder<BasicRequestContext> { [self] request, _ in
@@ -68,7 +70,7 @@ final class FakeProvider: @unchecked Sendable {
         }
     }
 
-    func stop() { task?.cancel() }
+    public func stop() { task?.cancel() }
 
     private func answer(_ request: ReceivedRequest) async throws -> Response {
         switch nextBehaviour(recording: request) {
@@ -118,7 +120,7 @@ final class FakeProvider: @unchecked Sendable {
     }
 
     /// A deterministic 3-number vector derived from the text, so tests can check which doc went where.
-    static func vector(for text: String) -> JSON {
+    public static func vector(for text: String) -> JSON {
         let scalars = text.unicodeScalars.map { Double($0.value) }
         return [.double(Double(text.count)), .double(scalars.reduce(0, +).truncatingRemainder(dividingBy: 997)), .double(0.5)]
     }
@@ -130,14 +132,16 @@ final class FakeProvider: @unchecked Sendable {
 }
 
 /// A TCP listener that accepts connections and closes them at once, without answering.
-final class DroppingServer: @unchecked Sendable {
-    private(set) var port = 0
+public final class DroppingServer: @unchecked Sendable {
+    public private(set) var port = 0
     private var socketDescriptor: Int32 = -1
     private let lock = NSLock()
     private var accepted = 0
-    var acceptedConnections: Int { lock.withLock { accepted } }
+    public var acceptedConnections: Int { lock.withLock { accepted } }
 
-    func start() throws {
+    public init() {}
+
+    public func start() throws {
         socketDescriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -159,7 +163,7 @@ final class DroppingServer: @unchecked Sendable {
         }
     }
 
-    func stop() {
+    public func stop() {
         shutdown(socketDescriptor, Int32(SHUT_RDWR))
         close(socketDescriptor)
     }

@@ -2,15 +2,17 @@ import Foundation
 import OrderedJSON
 
 /// SigV4 as Python's botocore computes it, for cross-checking the Swift signer. Needs a Python
-/// with botocore: `SIGV4_PYTHON`, else `<package>/.venv-sigv4/bin/python`, else `.venv-e2e`, else python3.
-enum Botocore {
-    struct Unavailable: Error, CustomStringConvertible { let description: String }
+/// with botocore (tests/e2e/requirements.txt puts it in `.venv-e2e`): `SIGV4_PYTHON`, else
+/// `$PYTHON` (scripts/test sets it), else `<package>/.venv-e2e/bin/python`, else python3.
+public enum Botocore {
+    public struct Unavailable: Error, CustomStringConvertible { public let description: String }
 
-    static var python: String {
-        if let configured = ProcessInfo.processInfo.environment["SIGV4_PYTHON"] { return configured }
+    public static var python: String {
+        let environment = ProcessInfo.processInfo.environment
+        if let configured = environment["SIGV4_PYTHON"] ?? environment["PYTHON"] { return configured }
         let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
-        for candidate in [".venv-sigv4/bin/python", ".venv-e2e/bin/python"] {
+        for candidate in [".venv-e2e/bin/python"] {
             let path = package.appendingPathComponent(candidate).path
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
@@ -34,7 +36,7 @@ enum Botocore {
     """
 
     /// The Authorization header botocore computes for the request at `timestamp` (yyyyMMddTHHmmssZ).
-    static func authorization(method: String, url: String, headers: [(name: String, value: String)], body: String,
+    public static func authorization(method: String, url: String, headers: [(name: String, value: String)], body: String,
                               accessKey: String, secretKey: String, sessionToken: String?, region: String,
                               service: String, timestamp: String) throws -> String {
         var headerObject = JSONObject()
@@ -59,7 +61,7 @@ enum Botocore {
         let errors = stderr.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw Unavailable(description: "botocore failed with \(python) (pip install botocore into .venv-sigv4): "
+            throw Unavailable(description: "botocore failed with \(python) (scripts/install-deps puts botocore into .venv-e2e): "
                 + String(decoding: errors, as: UTF8.self))
         }
         return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)

@@ -13,7 +13,9 @@ extension MLCommonsRoutes {
             write(try await commons.updateConnector(request.parameter("id"), body: try request.json()))
         }
         table.add("DELETE", "\(Self.base)/connectors/{id}") { request in write(try await commons.deleteConnector(request.parameter("id"))) }
-        addSearch(&table, "\(Self.base)/connectors/_search", index: Indices.connector) { try await commons.searchConnectors($0) }
+        addSearch(&table, "\(Self.base)/connectors/_search", index: Indices.connector, hiding: ["credential"]) {
+            try await commons.searchConnectors($0)
+        }
     }
 
     func addControllers(_ table: inout RouteTable) {

@@ -95,6 +95,44 @@ import Testing
         }
     }
 
+    /// A `model` guardrail: the guard model (another remote model) answers for the request's
+    /// `question`, and its filtered answer must match `response_validation_regex`.
+    @Test func modelGuardrailAsksAGuardModel() async throws {
+        try await withRemoteServer { client, _, provider in
+            let guardModel = try await client.registerRemote([
+                "name": "guard", "function_name": "remote", "connector": Connectors.chat(provider, content: "question", model: "guard"),
+            ])
+            let chat = Connectors.chat(provider, content: "question", model: "gpt")
+            let modelID = try await client.registerRemote([
+                "name": "guarded by a model", "function_name": "remote", "connector": chat,
+                "guardrails": ["type": "model", "input_guardrail": [
+                    "model_id": .string(guardModel), "response_filter": "$.choices[0].message.content",
+                    "response_validation_regex": #"^"echo: .*\bsafe\b.*"$"#,
+                ]],
+            ])
+            let path = "\(Self.ml)/models/\(modelID)/_predict"
+            let ok = try await client.expect(200, "POST", path, ["parameters": ["question": "is this safe to ask"]])
+            #expect(Self.content(ok) == "echo: is this safe to ask")
+            #expect(provider.requests.suffix(2).map { (try? JSON.parse($0.body))?["model"] } == ["guard", "gpt"])
+            try await client.expectError(400, "POST", path, ["parameters": ["question": "something else"]],
+                                         reason: "guardrails triggered for user input")
+            #expect((try? JSON.parse(provider.requests.last?.body ?? ""))?["model"] == "guard")  // the guard refused; no call to gpt
+        }
+    }
+
+    @Test func remoteInferenceCanBeTurnedOff() async throws {
+        try await withRemoteServer { client, _, provider in
+            let modelID = try await client.registerRemote(["name": "chat", "function_name": "remote", "connector": Connectors.chat(provider)])
+            try await client.client.setPersistent(["plugins.ml_commons.remote_inference.enabled": false])
+            let disabled = "Remote Inference is currently disabled."
+            try await client.expectError(400, "POST", "\(Self.ml)/models/\(modelID)/_predict", ["parameters": ["prompt": "x"]], reason: disabled)
+            try await client.expectError(400, "POST", "\(Self.ml)/models/\(modelID)/_deploy", reason: disabled)
+            try await client.expectError(400, "POST", "\(Self.ml)/models/_register",
+                                         ["name": "m", "function_name": "remote", "connector": Connectors.chat(provider)], reason: disabled)
+            #expect(provider.requests.isEmpty)
+        }
+    }
+
     @Test func interfaceSchemasCheckInputAndOutput() async throws {
         try await withRemoteServer { client, _, provider in
             let input: JSON = ["type": "object", "properties": ["parameters": ["type": "object", "properties": [

@@ -18,6 +18,8 @@ import Testing
         texts.map { FakeProvider.vector(for: $0).arrayValue?.compactMap(\.doubleValue) ?? [] }
     }
 
+    static let rotatedSecret = "sk-rotated-SECRET-0c11"
+
     @Test func openAIEmbeddingsLifecycleWithAStandAloneConnector() async throws {
         try await withRemoteServer { client, server, provider in
             let connectorID = try await client.createConnector(Connectors.openAI(provider))
@@ -75,7 +77,8 @@ import Testing
             #expect(undeploy.objectValue?.entries.first?.value["stats"]?[modelID] == "undeployed")
             #expect(try await client.expect(200, "GET", "\(Self.ml)/models/\(modelID)")["model_state"] == "UNDEPLOYED")
             let updated = try await client.expect(200, "PUT", "\(Self.ml)/connectors/\(connectorID)",
-                                                  ["description": "updated", "parameters": ["model": "text-embedding-3-small"]])
+                                                  ["description": "updated", "parameters": ["model": "text-embedding-3-small"],
+                                                   "credential": ["openAI_key": .string(Self.rotatedSecret)]])
             #expect(updated["result"] == "updated")
             let afterUpdate = try await client.expect(200, "GET", "\(Self.ml)/connectors/\(connectorID)")
             #expect(afterUpdate["description"] == "updated")
@@ -86,16 +89,20 @@ import Testing
             _ = try await client.expect(200, "POST", "\(Self.ml)/models/\(modelID)/_predict", ["text_docs": ["again"]])
             #expect(try await client.expect(200, "GET", "\(Self.ml)/models/\(modelID)")["model_state"] == "DEPLOYED")
             #expect(try JSON.parse(provider.requests.last?.body ?? "")["model"] == "text-embedding-3-small")
+            #expect(provider.requests.last?.header("Authorization") == "Bearer \(Self.rotatedSecret)")
             try await client.expect(200, "POST", "\(Self.ml)/models/\(modelID)/_undeploy")
             #expect(try await client.expect(200, "DELETE", "\(Self.ml)/models/\(modelID)")["result"] == "deleted")
             #expect(try await client.expect(200, "DELETE", "\(Self.ml)/connectors/\(connectorID)")["result"] == "deleted")
             try await client.expect(404, "GET", "\(Self.ml)/connectors/\(connectorID)")
 
             // The secret is in no answer and no log line, and not in clear in the data dir; the key file is 0600.
-            #expect(!client.replies.contains { $0.contains(Connectors.openAISecret) })
-            #expect(!server.log().contains(Connectors.openAISecret))
+            for secret in [Connectors.openAISecret, Self.rotatedSecret] {
+                #expect(!client.replies.contains { $0.contains(secret) })
+                #expect(!server.log().contains(secret))
+            }
             let database = try Data(contentsOf: server.dataDir.appendingPathComponent("mlcommons.sqlite"))
             #expect(database.range(of: Data(Connectors.openAISecret.utf8)) == nil)
+            #expect(database.range(of: Data(Self.rotatedSecret.utf8)) == nil)
             let attributes = try FileManager.default.attributesOfItem(atPath: server.dataDir.appendingPathComponent("connector-master.key").path)
             #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
         }

@@ -94,16 +94,16 @@ enum Connectors {
         ]
     }
 
-    /// OpenAI chat completions with `parameters.messages`.
-    static func chat(_ provider: FakeProvider, key: String = openAISecret) -> JSON {
+    /// OpenAI chat completions: one user message from `parameters.<content>`.
+    static func chat(_ provider: FakeProvider, key: String = openAISecret, content: String = "prompt", model: String = "gpt-3.5-turbo") -> JSON {
         [
             "name": "OpenAI chat connector", "version": "1", "protocol": "http",
-            "parameters": ["model": "gpt-3.5-turbo"],
+            "parameters": ["model": .string(model)],
             "credential": ["openAI_key": .string(key)],
             "actions": [[
                 "action_type": "predict", "method": "POST", "url": .string("\(provider.baseURL)/v1/chat/completions"),
                 "headers": ["Authorization": "Bearer ${credential.openAI_key}"],
-                "request_body": #"{ "model": "${parameters.model}", "messages": [{"role": "user", "content": "${parameters.prompt}"}] }"#,
+                "request_body": .string(#"{ "model": "${parameters.model}", "messages": [{"role": "user", "content": "${parameters.\#(content)}"}] }"#),
             ]],
         ]
     }

@@ -47,7 +47,12 @@ let package = Package(
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], swiftSettings: engine),
         // Remote models behind HTTP connectors.
-        .target(name: "Connectors", dependencies: ["OrderedJSON"], swiftSettings: strict),
+        .target(name: "Connectors", dependencies: [
+            "OrderedJSON",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
         // The domain: groups, models, tasks, settings, registration and deployment.
         .target(name: "MLCommonsCore", dependencies: [
             "OrderedJSON", "Storage", "Inference", "Connectors",
@@ -82,9 +87,22 @@ let package = Package(
             "Inference", "OrderedJSON", "TestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
+        // Fake model providers (OpenAI, Cohere, Bedrock shapes) on loopback, and botocore's SigV4.
+        .target(name: "ProviderFakes", dependencies: [
+            "OrderedJSON",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ], path: "Tests/ProviderFakes", swiftSettings: strict),
+        .testTarget(name: "ConnectorsTests", dependencies: [
+            "Connectors", "OrderedJSON", "ProviderFakes",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "OrderedJSON"], swiftSettings: strict),
         .testTarget(name: "ServerTests", dependencies: [
-            "mlcommons", "MLCommonsServer", "MLCommonsCore", "OrderedJSON", "TestSupport",
+            "mlcommons", "MLCommonsServer", "MLCommonsCore", "OrderedJSON", "TestSupport", "ProviderFakes",
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

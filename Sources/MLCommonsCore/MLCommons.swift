@@ -34,6 +34,8 @@ public final class MLCommons: Sendable {
     let prediction: PredictionService
     let openAI: OpenAIEmbeddings
     let stats = NodeStats()
+    /// Remote models, connectors, controllers and the document API (`MLCommons+Remote.swift`).
+    let remote: RemoteModels
 
     public var node: NodeIdentity { context.node }
     public var store: any DocumentStore { context.store }
@@ -52,12 +54,13 @@ public final class MLCommons: Sendable {
         let node = try NodeIdentity.load(dataDir: dataDir, name: configuration.nodeName)
         let context = CoreContext(store: store, settings: ClusterSettings(store: store, startupOverrides: overrides),
                                   node: node, dataDir: dataDir, logger: logger)
-        let commons = MLCommons(context: context, engine: configuration.engine)
+        let commons = MLCommons(context: context, engine: configuration.engine,
+                                remote: try RemoteRuntime.open(dataDir: dataDir, logger: logger))
         try await commons.recover()
         return commons
     }
 
-    init(context: CoreContext, engine: any InferenceEngine) {
+    init(context: CoreContext, engine: any InferenceEngine, remote runtime: RemoteRuntime) {
         self.context = context
         let deployed = DeployedModels()
         deployment = Deployment(context: context, engine: engine, deployed: deployed)
@@ -68,6 +71,7 @@ public final class MLCommons: Sendable {
         registration = ModelRegistration(context: context, deployment: deployment, running: RunningJobs())
         chunkedUpload = ChunkedUpload(context: context, registration: registration)
         modelService = ModelService(context: context, deployment: deployment)
+        remote = RemoteModels(context: context, deployed: deployed, runtime: runtime)
     }
 
     /// After a stop: roll back interrupted registrations, fail interrupted tasks, redeploy models.
@@ -77,30 +81,42 @@ public final class MLCommons: Sendable {
         let failed = try await context.tasks.failInterrupted(on: context.node.id)
         if !failed.isEmpty { context.logger.warning("marked \(failed.count) task(s) interrupted by the last stop as FAILED") }
         try await deployment.redeployAfterRestart()
+        try await remote.deployment.redeployAfterRestart()
     }
 
     /// Closes the store. Background work still running is abandoned; the next start recovers it.
-    public func close() async throws { try await context.store.close() }
+    public func close() async throws {
+        await remote.runtime.client.shutdown()
+        try await context.store.close()
+    }
 
     // MARK: - Models
 
     public func registerModel(_ body: JSON?, deploy: Bool) async throws -> JSON {
         let function = body?["function_name"]?.stringValue?.uppercased() ?? FunctionName.textEmbedding.rawValue
-        return try await counted("register", function: function, modelID: nil) { try await registration.register(body, deploy: deploy) }
+        return try await counted("register", function: function, modelID: nil) {
+            if RemoteModels.isRemoteRequest(body) { return try await remote.registration.register(body, deploy: deploy) }
+            return try await registration.register(body, deploy: deploy)
+        }
     }
     public func registerModelMeta(_ body: JSON?) async throws -> JSON { try await chunkedUpload.registerMeta(body) }
     public func uploadChunk(modelID: String, chunkNumber: String, bytes: [UInt8]) async throws -> JSON {
         try await chunkedUpload.uploadChunk(modelID: modelID, number: chunkNumber, bytes: bytes)
     }
     public func getModel(_ id: String, returnContent: Bool) async throws -> JSON { try await modelService.get(id, returnContent: returnContent) }
-    public func updateModel(_ id: String, body: JSON?) async throws -> WriteResult { try await modelService.update(id, body: body) }
+    public func updateModel(_ id: String, body: JSON?) async throws -> WriteResult {
+        try await modelService.update(id, body: try await remoteUpdateBody(id, body: body))
+    }
     public func deleteModel(_ id: String) async throws -> WriteResult { try await modelService.delete(id) }
     public func searchModels(_ request: SearchRequest) async throws -> SearchHits { try await modelService.search(request) }
 
     // MARK: - Deploy
 
     public func deployModel(_ id: String, body: JSON?) async throws -> JSON {
-        try await counted("deploy", function: try? await algorithm(of: id), modelID: id) { try await deployment.deploy(id, body: body) }
+        try await counted("deploy", function: try? await algorithm(of: id), modelID: id) {
+            if let reply = try await deployRemote(id, body: body) { return reply }
+            return try await deployment.deploy(id, body: body)
+        }
     }
 
     public func undeployModel(_ id: String, body: JSON?) async throws -> JSON {
@@ -111,9 +127,13 @@ public final class MLCommons: Sendable {
     // MARK: - Predict
 
     /// `algorithm` is the path's function name (it selects the input parser in ML Commons), if any.
-    public func predict(modelID: String, algorithm pathAlgorithm: String?, body: JSON?) async throws -> JSON {
+    /// `user` is who the request authenticated as (controllers limit per user).
+    public func predict(modelID: String, algorithm pathAlgorithm: String?, body: JSON?, user: String? = nil) async throws -> JSON {
         try await counted("predict", function: try? await algorithm(of: modelID), modelID: modelID) {
-            try await prediction.predict(modelID: modelID, algorithm: pathAlgorithm, body: body)
+            if let algorithm = pathAlgorithm, FunctionName(parsing: algorithm) == nil { throw MLError.illegalArgument("Wrong function name") }
+            if let user { try await remote.controllers.admit(modelID: modelID, user: user) }
+            if let reply = try await predictRemote(modelID: modelID, algorithm: pathAlgorithm, body: body) { return reply }
+            return try await prediction.predict(modelID: modelID, algorithm: pathAlgorithm, body: body)
         }
     }
 

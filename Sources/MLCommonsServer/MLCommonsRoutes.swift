@@ -18,6 +18,9 @@ struct MLCommonsRoutes {
         addTasks(&table)
         addStatsAndProfile(&table)
         addOpenAI(&table)
+        addConnectors(&table)
+        addControllers(&table)
+        addDocuments(&table)
         return table
     }
 
@@ -85,7 +88,9 @@ struct MLCommonsRoutes {
             write(try await commons.updateModel(request.parameter("id"), body: try request.json()))
         }
         table.add("DELETE", "\(Self.base)/models/{id}") { request in write(try await commons.deleteModel(request.parameter("id"))) }
-        addSearch(&table, "\(Self.base)/models/_search", index: Indices.model) { try await commons.searchModels($0) }
+        addSearch(&table, "\(Self.base)/models/_search", index: Indices.model, hiding: ["model_content", "content", "connector.credential"]) {
+            try await commons.searchModels($0)
+        }
     }
 
     private func addDeployment(_ table: inout RouteTable) {
@@ -95,10 +100,11 @@ struct MLCommonsRoutes {
         let undeployMany: RouteHandler = { request in .ok(try await commons.undeployModels(body: try request.json())) }
         for verb in ["_deploy", "_load"] { table.add("POST", "\(Self.base)/models/{id}/\(verb)", deploy) }
         table.add("POST", "\(Self.base)/models/{id}/_predict") { request in
-            .ok(try await commons.predict(modelID: request.parameter("id"), algorithm: nil, body: try request.json()))
+            .ok(try await commons.predict(modelID: request.parameter("id"), algorithm: nil, body: try request.json(), user: request.user))
         }
         table.add("POST", "\(Self.base)/_predict/{algorithm}/{id}") { request in
-            .ok(try await commons.predict(modelID: request.parameter("id"), algorithm: request.parameter("algorithm"), body: try request.json()))
+            .ok(try await commons.predict(modelID: request.parameter("id"), algorithm: request.parameter("algorithm"), body: try request.json(),
+                                          user: request.user))
         }
         for verb in ["_undeploy", "_unload"] {
             table.add("POST", "\(Self.base)/models/{id}/\(verb)", undeploy)
@@ -163,12 +169,14 @@ struct MLCommonsRoutes {
 
     // MARK: - Helpers
 
-    /// `GET|POST <path>` with a search body; an empty body searches everything.
-    private func addSearch(_ table: inout RouteTable, _ path: String, index: String,
-                           _ run: @escaping @Sendable (SearchRequest) async throws -> SearchHits) {
+    /// `GET|POST <path>` with a search body; an empty body searches everything. `hiding` names
+    /// fields no hit ever shows, whatever `_source` asks for.
+    func addSearch(_ table: inout RouteTable, _ path: String, index: String, hiding: [String] = [],
+                   _ run: @escaping @Sendable (SearchRequest) async throws -> SearchHits) {
         table.add(["GET", "POST"], path) { request in
             let started = Date()
-            let search = try SearchRequest.parse(try request.json() ?? .object([:]))
+            var search = try SearchRequest.parse(try request.json() ?? .object([:]))
+            search.source = search.source.excluding(hiding)
             let hits = try await run(search)
             let took = Int(Date().timeIntervalSince(started) * 1000)
             return .ok(SearchReplies.render(hits, index: index, request: search, tookMillis: took))

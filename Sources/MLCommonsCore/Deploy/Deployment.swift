@@ -198,6 +198,7 @@ struct Deployment: Sendable {
     func redeployAfterRestart() async throws {
         let settings = try await context.settings.current()
         for document in try await context.store.all(index: Indices.model, query: .not(ModelDocument.isChunk)) {
+            if RemoteDeployment.isRemote(document) { continue }  // RemoteDeployment.redeployAfterRestart
             guard let state = context.models.state(of: document), state.wantsDeployment else { continue }
             let planned = document.source["planning_worker_nodes"]?.arrayValue?.compactMap(\.stringValue) ?? []
             guard planned.isEmpty || planned.contains(context.node.id) else { continue }

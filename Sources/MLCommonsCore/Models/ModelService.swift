@@ -52,10 +52,10 @@ struct ModelService: Sendable {
             throw MLError.status(409, "Model is deploying. Please wait for the model to complete deployment. model ID \(id)")
         }
         let function = document.source["algorithm"]?.stringValue.flatMap(FunctionName.init(parsing:))
-        guard function == .textEmbedding else {
+        guard function == .textEmbedding || function == .remote else {
             throw MLError.status(403, "The function category \(document.source["algorithm"]?.stringValue ?? "unknown") is not supported at this time.")
         }
-        if body["connector_id"] != nil || body["connector"] != nil {
+        if function != .remote, body["connector_id"] != nil || body["connector"] != nil {
             throw MLError.illegalArgument("Trying to update the connector or connector_id field on a local model.")
         }
         let config = try body["model_config"].map { try ModelConfig.normalize($0, function: .textEmbedding) }
@@ -66,6 +66,9 @@ struct ModelService: Sendable {
             for key in ["name", "description", "is_enabled", "deploy_setting", "guardrails", "interface"] {
                 if let value = body[key] { source[key] = value }
             }
+            // Remote models: a stand-alone connector replaces an inline one and the other way round.
+            if let id = body["connector_id"] { source["connector_id"] = id; source["connector"] = nil }
+            if let inline = body["connector"] { source["connector"] = inline; source["connector_id"] = nil }
             if let config { source["model_config"] = .object(config) }
             if let rateLimiter {
                 var merged = source["rate_limiter"]?.objectValue ?? [:]

@@ -33,7 +33,7 @@ struct RegisterModelInput: Sendable {
             throw MLError.illegalArgument("Wrong function name: \(functionText)")
         }
         if function == .remote {
-            throw MLError.illegalArgument("Remote models (function_name: remote) are not supported by this server yet")
+            throw MLError.illegalArgument("Remote models (function_name: remote) are registered with _register and a connector, not by upload")
         }
         guard let formatText = object["model_format"]?.stringValue else { throw MLError.illegalArgument("model format is null") }
         guard let format = ModelFormat(parsing: formatText) else {

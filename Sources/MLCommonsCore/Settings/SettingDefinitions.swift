@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import Connectors
 import OrderedJSON
 
 /// One `plugins.ml_commons.*` cluster setting: its type, default and allowed range.
@@ -66,13 +67,6 @@ public enum MLSettings {
     public static let prefix = "plugins.ml_commons."
     public static let defaultArtifactsBaseURL = "https://artifacts.opensearch.org/models/ml-models"
     static let defaultTrustedURLRegex = #"^(https?|ftp|file)://[-a-zA-Z0-9+&@#/%?=~_|!:,.;]*[-a-zA-Z0-9+&@#/%=~_|]"#
-    static let defaultTrustedConnectorEndpoints = [
-        #"^https://runtime\.sagemaker\..*[a-z0-9-]\.amazonaws\.com/.*$"#,
-        #"^https://api\.sagemaker\..*[a-z0-9-]\.amazonaws\.com/.*$"#,
-        #"^https://api\.openai\.com/.*$"#,
-        #"^https://api\.cohere\.ai/.*$"#,
-        #"^https://bedrock-runtime\..*[a-z0-9-]\.amazonaws\.com/.*$"#,
-    ]
 
     public static let onlyRunOnMLNode = "only_run_on_ml_node"
     public static let allowModelURL = "allow_registering_model_via_url"
@@ -95,6 +89,13 @@ public enum MLSettings {
     public static let inferenceThreads = "native.inference_threads"
     public static let batchTokenBudget = "native.batch_token_budget"
     public static let maxQueuedRequests = "native.max_queued_requests"
+    // Remote models (connectors, controllers).
+    public static let trustedConnectorEndpoints = "trusted_connector_endpoints_regex"
+    public static let trustedConnectorPrivateEndpoints = "trusted_connector_private_endpoints_regex"
+    public static let connectorPrivateIPEnabled = "connector.private_ip_enabled"
+    public static let connectorAccessControl = "connector_access_control_enabled"
+    public static let controllerEnabled = "controller_enabled"
+    public static let modelAutoDeploy = "model_auto_deploy.enable"
 
     public static let definitions: [SettingDefinition] = [
         .init(key: onlyRunOnMLNode, kind: .bool, defaultValue: true),
@@ -122,7 +123,7 @@ public enum MLSettings {
         .init(key: localModelEnabled, kind: .bool, defaultValue: true),
         .init(key: modelAccessControl, kind: .bool, defaultValue: false),
         .init(key: "connector_access_control_enabled", kind: .bool, defaultValue: false),
-        .init(key: "trusted_connector_endpoints_regex", kind: .stringList, defaultValue: JSON(defaultTrustedConnectorEndpoints)),
+        .init(key: "trusted_connector_endpoints_regex", kind: .stringList, defaultValue: JSON(EndpointPolicy.defaultTrustedEndpointsRegex)),
         .init(key: "trusted_connector_private_endpoints_regex", kind: .stringList, defaultValue: []),
         .init(key: "connector.private_ip_enabled", kind: .bool, defaultValue: false),
         .init(key: "connector.restricted_ip_patterns", kind: .stringList, defaultValue: []),
@@ -140,7 +141,6 @@ public enum MLSettings {
         .init(key: "agent_framework_enabled", kind: .bool, defaultValue: true),
         .init(key: "memory_feature_enabled", kind: .bool, defaultValue: true),
         .init(key: "rag_pipeline_feature_enabled", kind: .bool, defaultValue: true),
-        .init(key: "connector.private_ip_enabled", kind: .bool, defaultValue: false),
         // Ours: where pretrained artifacts come from, and the largest artifact a download may bring.
         .init(key: artifactsBaseURL, kind: .string, defaultValue: .string(defaultArtifactsBaseURL)),
         .init(key: maxDownloadBytes, kind: .int(1...(Int64(1) << 42)), defaultValue: .int(Int64(4) << 30)),

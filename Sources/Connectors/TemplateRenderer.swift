@@ -1,0 +1,167 @@
+import OrderedJSON
+
+/// Fills `${parameters.<key>}` (and, for headers, `${credential.<key>}`) placeholders in one pass
+/// over the template: text that a value brings in is never scanned for placeholders again, so a
+/// `${…}` typed by a user stays literal text.
+///
+/// In a JSON body the position decides how a value goes in:
+/// * inside a string literal (`"…${parameters.x}…"`): JSON-escaped without quotes, so quotes,
+///   backslashes and control characters cannot end the literal;
+/// * elsewhere: a non-string value as its JSON, a string that is one JSON document as that
+///   document (it fills exactly one value position), any other string as a quoted JSON string.
+///
+/// Connector parameters are written by the connector's author and may hold placeholders of their
+/// own (prompt templates such as `"Human: ${parameters.question}"`); those are expanded, with the
+/// same escaping rules, before the value is inserted. Values from the request never are.
+struct TemplateRenderer {
+    enum Mode { case jsonBody, plainText }
+
+    enum Value {
+        /// Caller-controlled data: request parameters and pre-process output.
+        case data(JSON)
+        /// Text the connector's author wrote; may contain placeholders.
+        case template(String)
+    }
+
+    let values: [String: Value]
+    /// Credentials, offered only where the reference substitutes them (headers).
+    let credential: [String: String]?
+    /// Connector-configured parameter names inserted verbatim in bodies (`no_escape_params`).
+    let verbatim: Set<String>
+    static let maxNesting = 8
+
+    struct Result {
+        var text: String
+        var missingParameters: [String]
+        var missingCredentials: [String]
+    }
+
+    func render(_ template: String, mode: Mode) -> Result {
+        var result = Result(text: "", missingParameters: [], missingCredentials: [])
+        render(template, mode: mode, depth: 0, into: &result)
+        return result
+    }
+
+    private func render(_ template: String, mode: Mode, depth: Int, into result: inout Result) {
+        var output = ""
+        var inString = false
+        var index = template.startIndex
+        while index < template.endIndex {
+            let character = template[index]
+            if character == "$", let placeholder = Placeholder(in: template, at: index),
+               placeholder.namespace == "parameters" || (placeholder.namespace == "credential" && credential != nil) {
+                var next = placeholder.end
+                insert(placeholder, mode: mode, inString: inString, depth: depth, output: &output,
+                       following: &next, template: template, result: &result)
+                if next != placeholder.end { inString = false } // consumed the closing quote of `"${…:-null}"`
+                index = next
+                continue
+            }
+            if mode == .jsonBody {
+                if character == "\"" { inString.toggle() }
+                if character == "\\" && inString {
+                    output.append(character)
+                    index = template.index(after: index)
+                    if index < template.endIndex { output.append(template[index]); index = template.index(after: index) }
+                    continue
+                }
+            }
+            output.append(character)
+            index = template.index(after: index)
+        }
+        result.text = output
+    }
+
+    private func insert(_ placeholder: Placeholder, mode: Mode, inString: Bool, depth: Int, output: inout String,
+                        following next: inout String.Index, template: String, result: inout Result) {
+        if placeholder.namespace == "credential" {
+            if let secret = credential?[placeholder.key] {
+                output += secret
+            } else {
+                result.missingCredentials.append(placeholder.key)
+                output += placeholder.source
+            }
+            return
+        }
+        guard let value = values[placeholder.key] else {
+            guard let fallback = placeholder.defaultValue else {
+                result.missingParameters.append(placeholder.key)
+                output += placeholder.source
+                return
+            }
+            // `"${parameters.x:-null}"`: the quotes go too, leaving a JSON null.
+            if mode == .jsonBody, inString, fallback == "null", output.last == "\"",
+               next < template.endIndex, template[next] == "\"" {
+                output.removeLast()
+                output += "null"
+                next = template.index(after: next)
+            } else {
+                output += fallback
+            }
+            return
+        }
+        let resolved = resolve(value, mode: mode, inString: inString, depth: depth, result: &result)
+        if placeholder.asString || (mode == .jsonBody && inString) {
+            output += mode == .jsonBody || placeholder.asString ? jsonEscaped(resolved.text) : resolved.text
+        } else if mode == .plainText || verbatim.contains(placeholder.key) {
+            output += resolved.text
+        } else if let json = resolved.json {
+            output += json
+        } else {
+            output += JSON.string(resolved.text).serialized
+        }
+    }
+
+    /// A value's text, and its JSON source when it is one JSON document.
+    private func resolve(_ value: Value, mode: Mode, inString: Bool, depth: Int,
+                         result: inout Result) -> (text: String, json: String?) {
+        switch value {
+        case .data(.string(let text)):
+            return (text, JSON.parseOrNil(text) != nil ? text : nil)
+        case .data(let json):
+            let text = json.serialized
+            return (text, text)
+        case .template(let text):
+            guard depth < Self.maxNesting, text.contains("${") else {
+                return (text, JSON.parseOrNil(text) != nil ? text : nil)
+            }
+            // Inside a string literal the expansion is plain text, escaped as a whole afterwards;
+            // in a JSON position it is JSON source with its own positions.
+            let nestedMode: Mode = mode == .jsonBody && !inString ? .jsonBody : .plainText
+            var nested = Result(text: "", missingParameters: [], missingCredentials: [])
+            render(text, mode: nestedMode, depth: depth + 1, into: &nested)
+            result.missingParameters += nested.missingParameters
+            return (nested.text, JSON.parseOrNil(nested.text) != nil ? nested.text : nil)
+        }
+    }
+}
+
+/// `${namespace.key}`, `${namespace.key:-default}` or `${namespace.key.toString()}`.
+struct Placeholder {
+    let namespace: String
+    let key: String
+    let defaultValue: String?
+    let asString: Bool
+    let source: String
+    let end: String.Index
+
+    init?(in text: String, at start: String.Index) {
+        guard text[start...].hasPrefix("${"), let close = text[start...].firstIndex(of: "}") else { return nil }
+        let inner = text[text.index(start, offsetBy: 2)..<close]
+        guard let dot = inner.firstIndex(of: ".") else { return nil }
+        namespace = String(inner[..<dot])
+        var name = String(inner[inner.index(after: dot)...])
+        if let separator = name.range(of: ":-") {
+            defaultValue = String(name[separator.upperBound...])
+            name = String(name[..<separator.lowerBound])
+        } else {
+            defaultValue = nil
+        }
+        asString = name.hasSuffix(".toString()")
+        if asString { name.removeLast(".toString()".count) }
+        guard !name.isEmpty else { return nil }
+        key = name
+        source = String(text[start...close])
+        end = text.index(after: close)
+    }
+}

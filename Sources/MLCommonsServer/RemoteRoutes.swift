@@ -1,0 +1,80 @@
+import Foundation
+import MLCommonsCore
+import OrderedJSON
+import Storage
+
+/// Connectors (§6), controllers (§7.2), and the document calls guardrail stop words need.
+extension MLCommonsRoutes {
+    func addConnectors(_ table: inout RouteTable) {
+        let commons = commons
+        table.add("POST", "\(Self.base)/connectors/_create") { request in .ok(try await commons.createConnector(try request.json())) }
+        table.add("GET", "\(Self.base)/connectors/{id}") { request in .ok(try await commons.getConnector(request.parameter("id"))) }
+        table.add("PUT", "\(Self.base)/connectors/{id}") { request in
+            write(try await commons.updateConnector(request.parameter("id"), body: try request.json()))
+        }
+        table.add("DELETE", "\(Self.base)/connectors/{id}") { request in write(try await commons.deleteConnector(request.parameter("id"))) }
+        addSearch(&table, "\(Self.base)/connectors/_search", index: Indices.connector, hiding: ["credential"]) {
+            try await commons.searchConnectors($0)
+        }
+    }
+
+    func addControllers(_ table: inout RouteTable) {
+        let commons = commons
+        let path = "\(Self.base)/controllers/{model_id}"
+        table.add("POST", path) { request in .ok(try await commons.createController(request.parameter("model_id"), body: try request.json())) }
+        table.add("GET", path) { request in .ok(try await commons.getController(request.parameter("model_id"))) }
+        table.add("PUT", path) { request in
+            write(try await commons.updateController(request.parameter("model_id"), body: try request.json()))
+        }
+        table.add("DELETE", path) { request in write(try await commons.deleteController(request.parameter("model_id"))) }
+    }
+
+    /// `PUT|POST /<index>/_doc/<id>`, `POST /<index>/_doc`, `PUT|POST /<index>/_create/<id>`,
+    /// `GET|DELETE /<index>/_doc/<id>`, `POST|PUT [/<index>]/_bulk`, `GET|POST /<index>/_search`.
+    func addDocuments(_ table: inout RouteTable) {
+        let documents = commons.documents
+        @Sendable func reply(_ result: (status: Int, body: JSON)) -> APIReply { APIReply(status: result.status, body: result.body) }
+        table.add(["PUT", "POST"], "/{index}/_doc/{id}") { request in
+            reply(try await documents.index(request.parameter("index"), id: request.parameter("id"), source: try request.json(),
+                                            create: request.query["op_type"] == "create"))
+        }
+        table.add("POST", "/{index}/_doc") { request in
+            reply(try await documents.index(request.parameter("index"), id: nil, source: try request.json()))
+        }
+        table.add(["PUT", "POST"], "/{index}/_create/{id}") { request in
+            reply(try await documents.index(request.parameter("index"), id: request.parameter("id"), source: try request.json(), create: true))
+        }
+        table.add("GET", "/{index}/_doc/{id}") { request in reply(try await documents.get(request.parameter("index"), id: request.parameter("id"))) }
+        table.add("DELETE", "/{index}/_doc/{id}") { request in
+            reply(try await documents.delete(request.parameter("index"), id: request.parameter("id")))
+        }
+        table.add(["POST", "PUT"], "/_bulk") { request in .ok(try await documents.bulk(defaultIndex: nil, body: request.body)) }
+        table.add(["POST", "PUT"], "/{index}/_bulk") { request in
+            .ok(try await documents.bulk(defaultIndex: request.parameter("index"), body: request.body))
+        }
+        table.add(["GET", "POST"], "/{index}/_search") { request in
+            let index = request.parameter("index")
+            let started = Date()
+            let search = try SearchRequest.parse(try request.json() ?? .object([:]))
+            let hits = try await documents.search(index, search)
+            return .ok(SearchReplies.render(hits, index: index, request: search, tookMillis: Int(Date().timeIntervalSince(started) * 1000)))
+        }
+    }
+}
+
+extension APIRequest {
+    /// The security plugin's name for requests without credentials.
+    static let anonymousUser = "opendistro_security_anonymous"
+
+    /// Who the request is from: the user of HTTP Basic credentials, else the anonymous user
+    /// (there is no security plugin here; the name only selects a controller's per-user limit).
+    var user: String {
+        guard let header = headers["Authorization"] ?? headers["authorization"],
+              header.lowercased().hasPrefix("basic "),
+              let decoded = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+              let text = String(data: decoded, encoding: .utf8),
+              let name = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first, !name.isEmpty
+        else { return Self.anonymousUser }
+        return String(name)
+    }
+}

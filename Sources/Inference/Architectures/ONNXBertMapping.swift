@@ -20,7 +20,9 @@ struct ONNXEncoderGraph {
         let counts = Dictionary(graph.nodes.map { ($0.opType, 1) }, uniquingKeysWith: +).sorted { $0.value > $1.value }
         summary = "\(graph.nodes.count) nodes (\(counts.prefix(8).map { "\($0.key) \($0.value)" }.joined(separator: ", "))), "
             + "\(graph.initializers.count) initializers, outputs \(graph.outputs.map { "\($0.name) (rank \($0.rank))" }.joined(separator: ", "))"
-        var weights = graph.initializers.filter { $0.key.contains(".") }
+        // Named weights are copied out of the model file's bytes: the MatMul weights are transposed
+        // copies anyway, and a few borrowed tensors would keep the whole file in memory beside them.
+        var weights = graph.initializers.filter { $0.key.contains(".") }.mapValues { Tensor(shape: $0.shape, storage: FloatBuffer(copying: $0.storage)) }
         for node in graph.nodes where node.opType == "MatMul" && node.inputs.count == 2 {
             guard let matrix = graph.initializers[node.inputs[1]], matrix.shape.count == 2 else { continue }
             if node.inputs[1].hasSuffix(".weight") {

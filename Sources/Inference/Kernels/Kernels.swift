@@ -30,7 +30,7 @@ public enum Kernels {
     static func linear(_ input: UnsafePointer<Float>, rows: Int, inFeatures: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                        outFeatures: Int, into output: UnsafeMutablePointer<Float>, parallelism: Parallelism,
                        epilogue: ((_ block: UnsafeMutablePointer<Float>, _ rows: Int, _ width: Int, _ stride: Int) -> Void)? = nil) {
-        if rows >= 64 * parallelism.threads {
+        if rows >= 512 * parallelism.threads {
             parallelism.forRanges(rows) { part, _ in
                 linear(input + part.lowerBound * inFeatures, rows: part.count, inFeatures: inFeatures, weight: weight, bias: bias,
                        outFeatures: outFeatures, into: output + part.lowerBound * outFeatures)

@@ -18,6 +18,9 @@ public final class FloatBuffer: @unchecked Sendable {
         self.init(owning: storage, count: values.count)
     }
 
+    /// A copy of `other`'s values in memory of its own.
+    convenience init(copying other: FloatBuffer) { self.init(concatenating: [other]) }
+
     /// The values of `parts` one after another, in memory of its own.
     convenience init(concatenating parts: [FloatBuffer]) {
         let total = parts.reduce(0) { $0 + $1.count }

@@ -84,6 +84,7 @@ struct Deployment: Sendable {
                     modelConfig: document.source["model_config"])
                 do {
                     await deployed.add(modelID, try await engine.load(request))
+                    FreedMemory.release()
                 } catch {
                     try? FileManager.default.removeItem(at: context.artifactDir(for: modelID))
                     throw error

@@ -46,6 +46,10 @@ private final class BatchQueue: Sendable {
         var waiting: [Request] = []
         var limits = EmbeddingBatcher.Limits(threads: 1, tokenBudget: TextEmbedder.defaultBatchTokens, maxQueuedRequests: 1024)
         var stopped = false
+        /// Requests accepted and not yet answered, and the most seen at once since the last batch was
+        /// taken: how many clients are sending, so the worker knows how many to wait for.
+        var inFlight = 0
+        var peakInFlight = 0
     }
 
     private let model: TextEmbedder
@@ -63,6 +67,8 @@ private final class BatchQueue: Sendable {
             }
             state.limits = limits
             state.waiting.append(request)
+            state.inFlight += 1
+            state.peakInFlight = max(state.peakInFlight, state.inFlight)
             return nil
         }
         if let refusal { request.continuation.resume(throwing: refusal) } else { signal.signal() }
@@ -81,9 +87,13 @@ private final class BatchQueue: Sendable {
     /// The worker: takes whole requests in arrival order while they fit in the token budget (the
     /// first always goes, however long), runs them in one forward pass and answers each.
     func serve() {
+        var clients = 1
         while true {
             signal.wait()
+            gatherStragglers(expecting: clients)
             let (batch, limits, stopped) = state.withLock { state -> ([Request], EmbeddingBatcher.Limits, Bool) in
+                clients = max(state.peakInFlight, 1)
+                state.peakInFlight = state.inFlight
                 var taken: [Request] = [], tokens = 0
                 while let next = state.waiting.first, taken.isEmpty || tokens + next.tokens <= state.limits.tokenBudget {
                     taken.append(next)
@@ -99,10 +109,28 @@ private final class BatchQueue: Sendable {
         }
     }
 
+    /// Under load, clients answered together send their next requests together, a little apart:
+    /// while fewer requests wait than clients were seen sending, wait briefly (at most
+    /// `straggleWindow`) for the rest, so batches stay large instead of splitting in two.
+    /// A lone client never waits.
+    private func gatherStragglers(expecting expected: Int) {
+        let deadline = ContinuousClock.now + Self.straggleWindow
+        while ContinuousClock.now < deadline {
+            let (waiting, tokens, budget) = state.withLock { ($0.waiting.count, $0.waiting.reduce(0) { $0 + $1.tokens }, $0.limits.tokenBudget) }
+            if waiting >= expected || tokens >= budget { return }
+            usleep(100)
+        }
+    }
+
+    private func answered(_ count: Int) { state.withLock { $0.inFlight -= count } }
+
+    static let straggleWindow = Duration.milliseconds(10)
+
     private func run(_ batch: [Request], parallelism: Parallelism) {
         guard !batch.isEmpty else { return }
         do {
             var results = try model.encodeDetailed(batch.flatMap(\.sequences), parallelism: parallelism)[...]
+            answered(batch.count)
             for request in batch {
                 request.continuation.resume(returning: Array(results.prefix(request.sequences.count)))
                 results = results.dropFirst(request.sequences.count)
@@ -110,6 +138,7 @@ private final class BatchQueue: Sendable {
         } catch {
             // One bad input must not fail its neighbours: each request runs again on its own.
             if batch.count == 1 {
+                answered(1)
                 batch[0].continuation.resume(throwing: error)
             } else {
                 for request in batch { run([request], parallelism: parallelism) }

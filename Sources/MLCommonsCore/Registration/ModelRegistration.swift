@@ -118,6 +118,7 @@ struct ModelRegistration: Sendable {
             try await context.store.delete(index: Indices.registrationJournal, id: taskID)
             try? FileManager.default.removeItem(at: artifact.file)
             logger.info("register task \(taskID): model \(id) registered (\(artifact.size) bytes in \(total) chunks)")
+            FreedMemory.release()
             if deploy { _ = try await deployment.startDeploy(id) }
         } catch {
             let message = (error as? MLError)?.reason ?? "\(error)"

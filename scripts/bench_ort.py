@@ -28,7 +28,9 @@ def rss_bytes():
 def main(onnx_path, tokenizer_path, corpus_path, threads):
     threads = int(threads)
     tokenizer = Tokenizer.from_file(tokenizer_path)
-    tokenizer.enable_truncation(512)
+    # The model's own limit, as the engine applies it (the tokenizer file's truncation, else 512).
+    if tokenizer.truncation is None:
+        tokenizer.enable_truncation(512)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1

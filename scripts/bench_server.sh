@@ -43,7 +43,7 @@ until [ "$(call GET "/_plugins/_ml/tasks/$deploy_task" | jq -r .state)" = COMPLE
 deploy_seconds=$(echo "$(date +%s.%N) - $start" | bc)
 rss_deployed=$(awk '/VmRSS/ {print $2 * 1024}' "/proc/$server/status")
 
-load=$("$binary" load --url "$es" --model-id "$model" --corpus "$corpus" --concurrency 32)
+load=$("$binary" load --url "$es" --model-id="$model" --corpus "$corpus" --concurrency 32)
 rss_peak=$(awk '/VmHWM/ {print $2 * 1024}' "/proc/$server/status")
 rss_after=$(awk '/VmRSS/ {print $2 * 1024}' "/proc/$server/status")
 echo "$load" | jq -c --argjson deploy "$deploy_seconds" --argjson before "$rss_before" --argjson deployed "$rss_deployed" \

@@ -3,7 +3,7 @@ import CPrefetch
 extension Kernels {
     /// Rows at or below this go through `fewRowsLinear`: a general matrix product would repack the
     /// whole weight for a handful of rows (a short query), which costs more than the arithmetic.
-    static let fewRows = 16
+    static let fewRows = 64
 
     /// `output[rows × outFeatures] = input · weightᵀ + bias` for a few rows: each group of four
     /// weight rows is read once from memory and stays in cache while every input row meets it.

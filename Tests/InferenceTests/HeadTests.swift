@@ -27,9 +27,12 @@ import Testing
         #expect(model.doubleLog == (name == "sparse-distilbert"))
         #expect(abs(model.pruneRatio - (name == "sparse-distilbert" ? 0.1 : 0)) < 1e-6)
         let lines = try Self.expected(name)
-        let encoded = try model.encode(lines.map { $0["text"]!.stringValue! })
-        let problems = zip(encoded, lines).compactMap { Self.compare($0, $1["sparse"]!, text: $1["text"]!.stringValue!) }
-        #expect(problems.isEmpty, "\(problems.count) texts differ:\n\(problems.prefix(5).joined(separator: "\n"))")
+        let texts = lines.map { $0["text"]!.stringValue! }
+        // All at once in one batch, and in many small packed batches over three workers.
+        for encoded in [try model.encode(texts), try model.encode(texts, parallelism: Parallelism(threads: 3), batchTokens: 64)] {
+            let problems = zip(encoded, lines).compactMap { Self.compare($0, $1["sparse"]!, text: $1["text"]!.stringValue!) }
+            #expect(problems.isEmpty, "\(problems.count) texts differ:\n\(problems.prefix(5).joined(separator: "\n"))")
+        }
     }
 
     @Test func sparseTokenizerWeighsDistinctTokensByIDF() throws {
@@ -49,6 +52,19 @@ import Testing
             worst = max(worst, abs(score - Float(line["score"]!.doubleValue!)))
         }
         #expect(worst <= 1e-4, "largest difference \(worst)")
+    }
+
+    @Test func crossEncoderScoresManyDocumentsInPackedBatches() throws {
+        let model = try ArtifactLoader.loadCrossEncoder(zip: Fixtures.url("heads/cross-encoder/cross-encoder-torch_script.zip"), options: ModelOptions())
+        // Pairs sharing a query, scored together (batches of ~48 tokens over two workers) and one by one.
+        let lines = try Self.expected("cross-encoder")
+        let query = try #require(lines.first?["query"]?.stringValue)
+        let documents = lines.compactMap { $0["doc"]?.stringValue }
+        let together = try model.score(query: query, documents: documents, parallelism: Parallelism(threads: 2), batchTokens: 48)
+        let alone = try documents.map { try model.score(query: query, documents: [$0])[0] }
+        #expect(together.count == documents.count)
+        let worst = zip(together, alone).map { abs($0[0] - $1[0]) }.max() ?? .nan
+        #expect(worst <= 1e-5, "batched and alone differ by \(worst)")
     }
 
     @Test func questionAnsweringFindsTheSpanAndBuildsTheAnswerAsDJL() throws {

@@ -35,24 +35,37 @@ public final class CrossEncoder: NativeModel, @unchecked Sendable {
         self.maxLength = maxLength
     }
 
-    /// The logits of the (query, document) pair, for each document.
-    public func score(query: String, documents: [String]) throws -> [[Float]] {
-        let h = encoder.config.hiddenSize
-        return try documents.map { document in
+    /// The logits of the (query, document) pair, for each document, the pairs run in packed batches.
+    public func score(query: String, documents: [String], parallelism: Parallelism = .serial,
+                      batchTokens: Int = TextEmbedder.defaultBatchTokens) throws -> [[Float]] {
+        let sequences = documents.map { document in
             let encoding = tokenizer.encode(query, pair: document, maxLength: maxLength)
-            let tokens = try encoder.forward(ids: encoding.ids, typeIDs: encoding.typeIDs)
-            var pooled = [Float](repeating: 0, count: h)
-            var logits = [Float](repeating: 0, count: labels)
-            tokens.withUnsafeBufferPointer { t in
-                pooled.withUnsafeMutableBufferPointer { p in
-                    Kernels.linear(t.baseAddress!, rows: 1, inFeatures: h, weight: poolerWeight, bias: poolerBias, outFeatures: h, into: p.baseAddress!)
-                    for i in 0..<h { p[i] = tanhf(p[i]) }
-                    logits.withUnsafeMutableBufferPointer { l in
-                        Kernels.linear(p.baseAddress!, rows: 1, inFeatures: h, weight: classifierWeight, bias: classifierBias, outFeatures: labels, into: l.baseAddress!)
-                    }
+            return TokenSequence(ids: encoding.ids, typeIDs: encoding.typeIDs)
+        }
+        var results = [[Float]](repeating: [], count: documents.count)
+        for batch in Batching.lengthSortedBatches(lengths: sequences.map(\.ids.count), tokenBudget: batchTokens) {
+            let tokens = try encoder.forward(batch.map { sequences[$0] }, parallelism: parallelism)
+            for (position, index) in batch.enumerated() {
+                // The first token of each pair ([CLS] / <s>) goes through the pooler and classifier.
+                results[index] = logits(Array(tokens.values[tokens.offsets[position] * tokens.width..<(tokens.offsets[position] + 1) * tokens.width]))
+            }
+        }
+        return results
+    }
+
+    private func logits(_ first: [Float]) -> [Float] {
+        let h = encoder.config.hiddenSize
+        var pooled = [Float](repeating: 0, count: h)
+        var logits = [Float](repeating: 0, count: labels)
+        first.withUnsafeBufferPointer { t in
+            pooled.withUnsafeMutableBufferPointer { p in
+                Kernels.linear(t.baseAddress!, rows: 1, inFeatures: h, weight: poolerWeight, bias: poolerBias, outFeatures: h, into: p.baseAddress!)
+                for i in 0..<h { p[i] = tanhf(p[i]) }
+                logits.withUnsafeMutableBufferPointer { l in
+                    Kernels.linear(p.baseAddress!, rows: 1, inFeatures: h, weight: classifierWeight, bias: classifierBias, outFeatures: labels, into: l.baseAddress!)
                 }
             }
-            return logits
         }
+        return logits
     }
 }

@@ -30,20 +30,33 @@ public final class SparseEncoder: NativeModel, @unchecked Sendable {
         self.maxLength = maxLength
     }
 
-    /// Non-zero terms of each text, in vocabulary order.
-    public func encode(_ texts: [String]) throws -> [[SparseTerm]] {
-        let specials = tokenizer.specialTokenIDs
-        return try texts.map { text in
+    /// Non-zero terms of each text, in vocabulary order. Texts run in length-sorted packed batches
+    /// of at most `batchTokens` tokens; each text's terms do not depend on the batching.
+    public func encode(_ texts: [String], parallelism: Parallelism = .serial,
+                       batchTokens: Int = TextEmbedder.defaultBatchTokens) throws -> [[SparseTerm]] {
+        let sequences = texts.map { text in
             let encoding = tokenizer.encode(text, maxLength: maxLength)
-            let tokens = try encoder.forward(ids: encoding.ids, typeIDs: encoding.typeIDs)
-            var values = head.maxLogits(tokens, length: encoding.ids.count).map { logf(1 + max($0, 0)) }
-            if doubleLog { values = values.map { logf(1 + $0) } }
-            for id in specials where Int(id) < values.count { values[Int(id)] = 0 }
-            let threshold = (values.max() ?? 0) * pruneRatio
-            return values.enumerated().compactMap { index, weight in
-                guard weight > 0, pruneRatio == 0 || weight > threshold, let token = tokenizer.decodeSingle(Int32(index)), !token.isEmpty else { return nil }
-                return SparseTerm(token: token, id: Int32(index), weight: weight)
+            return TokenSequence(ids: encoding.ids, typeIDs: encoding.typeIDs)
+        }
+        var results = [[SparseTerm]](repeating: [], count: texts.count)
+        for batch in Batching.lengthSortedBatches(lengths: sequences.map(\.ids.count), tokenBudget: batchTokens) {
+            let tokens = try encoder.forward(batch.map { sequences[$0] }, parallelism: parallelism)
+            for (position, index) in batch.enumerated() {
+                results[index] = terms(head.maxLogits(tokens.tokens(of: position), length: tokens.length(of: position)))
             }
+        }
+        return results
+    }
+
+    /// `log(1 + relu(·))` (twice for "l0"), special tokens zeroed, pruned, decoded.
+    private func terms(_ logits: [Float]) -> [SparseTerm] {
+        var values = logits.map { logf(1 + max($0, 0)) }
+        if doubleLog { values = values.map { logf(1 + $0) } }
+        for id in tokenizer.specialTokenIDs where Int(id) < values.count { values[Int(id)] = 0 }
+        let threshold = (values.max() ?? 0) * pruneRatio
+        return values.enumerated().compactMap { index, weight in
+            guard weight > 0, pruneRatio == 0 || weight > threshold, let token = tokenizer.decodeSingle(Int32(index)), !token.isEmpty else { return nil }
+            return SparseTerm(token: token, id: Int32(index), weight: weight)
         }
     }
 }

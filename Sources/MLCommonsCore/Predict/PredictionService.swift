@@ -60,14 +60,18 @@ struct PredictionService: Sendable {
             return output.tensors(encoded, hiddenSize: embedder.encoder.config.hiddenSize)
         case let sparse as SparseEncoder:
             let (texts, format) = try Self.sparseInput(body)
-            return try sparse.encode(texts).map { [Self.sparseTensor($0, name: "output", format: format)] }
+            let limits = Self.batchLimits(settings)
+            return try sparse.encode(texts, parallelism: Parallelism(threads: limits.threads), batchTokens: limits.tokenBudget)
+                .map { [Self.sparseTensor($0, name: "output", format: format)] }
         case let tokenizer as SparseTokenizer:
             let (texts, format) = try Self.sparseInput(body)
             return tokenizer.encode(texts).map { [Self.sparseTensor($0, name: nil, format: format)] }
         case let crossEncoder as CrossEncoder:
             guard let query = body["query_text"]?.stringValue, !query.isEmpty else { throw MLError.illegalArgument("No query text was provided") }
             let documents = try Self.texts(body, missing: "No text documents were provided")
-            return try crossEncoder.score(query: query, documents: documents).map { logits in
+            let limits = Self.batchLimits(settings)
+            return try crossEncoder.score(query: query, documents: documents, parallelism: Parallelism(threads: limits.threads),
+                                          batchTokens: limits.tokenBudget).map { logits in
                 [ModelTensor.float32Tensor("similarity", shape: [logits.count], values: logits, withBytes: true)]
             }
         case let answerer as QuestionAnswerer:

@@ -63,4 +63,26 @@ import TestSupport
             _ = try await client.expect(200, "POST", path, ["text_docs": [text]])
         }
     }
+
+    @Test func concurrentSparseRequestsGetTheirOwnTerms() async throws {
+        try await withServer { client, _, mirror in
+            let modelID = try await PredictTests.deploy(client, mirror, zip: "heads/sparse-distilbert/sparse-distilbert-torch_script.zip",
+                                                        name: "amazon/neural-sparse/opensearch-neural-sparse-encoding-doc-v3-distill",
+                                                        version: "1.0.0", function: "SPARSE_ENCODING")
+            let expected = try PredictTests.lines("heads/sparse-distilbert/expected.jsonl").prefix(16)
+            let path = "/_plugins/_ml/_predict/sparse_encoding/\(modelID)"
+            let replies = try await withThrowingTaskGroup(of: (Int, JSON).self) { group in
+                for (index, line) in expected.enumerated() {
+                    group.addTask { (index, try await client.expect(200, "POST", path, ["text_docs": [line["text"]!]])) }
+                }
+                return try await group.reduce(into: [Int: JSON]()) { $0[$1.0] = $1.1 }
+            }
+            for (index, line) in expected.enumerated() {
+                let weights = replies[index]?["inference_results"]?[0]?["output"]?[0]?["dataAsMap"]?["response"]?[0]?.objectValue ?? [:]
+                let want = line["sparse"]?.objectValue ?? [:]
+                #expect(!want.isEmpty && Set(weights.keys) == Set(want.keys), "text \(index)")
+                #expect(want.allSatisfy { abs(($0.value.doubleValue ?? 0) - (weights[$0.key]?.doubleValue ?? .infinity)) <= 1e-4 }, "text \(index)")
+            }
+        }
+    }
 }

@@ -34,18 +34,26 @@ public final class SparseEncoder: NativeModel, @unchecked Sendable {
     /// of at most `batchTokens` tokens; each text's terms do not depend on the batching.
     public func encode(_ texts: [String], parallelism: Parallelism = .serial,
                        batchTokens: Int = TextEmbedder.defaultBatchTokens) throws -> [[SparseTerm]] {
-        let sequences = texts.map { text in
+        let sequences = tokenize(texts)
+        var results = [[SparseTerm]](repeating: [], count: texts.count)
+        for batch in Batching.lengthSortedBatches(lengths: sequences.map(\.ids.count), tokenBudget: batchTokens) {
+            for (index, terms) in zip(batch, try encode(batch.map { sequences[$0] }, parallelism: parallelism)) { results[index] = terms }
+        }
+        return results
+    }
+
+    /// Token ids of each text, truncated to the model's longest input.
+    public func tokenize(_ texts: [String]) -> [TokenSequence] {
+        texts.map { text in
             let encoding = tokenizer.encode(text, maxLength: maxLength)
             return TokenSequence(ids: encoding.ids, typeIDs: encoding.typeIDs)
         }
-        var results = [[SparseTerm]](repeating: [], count: texts.count)
-        for batch in Batching.lengthSortedBatches(lengths: sequences.map(\.ids.count), tokenBudget: batchTokens) {
-            let tokens = try encoder.forward(batch.map { sequences[$0] }, parallelism: parallelism)
-            for (position, index) in batch.enumerated() {
-                results[index] = terms(head.maxLogits(tokens.tokens(of: position), length: tokens.length(of: position)))
-            }
-        }
-        return results
+    }
+
+    /// Terms of already tokenized sequences, in one forward pass.
+    public func encode(_ sequences: [TokenSequence], parallelism: Parallelism = .serial) throws -> [[SparseTerm]] {
+        let tokens = try encoder.forward(sequences, parallelism: parallelism)
+        return (0..<tokens.count).map { terms(head.maxLogits(tokens.tokens(of: $0), length: tokens.length(of: $0))) }
     }
 
     /// `log(1 + relu(·))` (twice for "l0"), special tokens zeroed, pruned, decoded.

@@ -17,13 +17,15 @@ public protocol LoadedModel: Sendable {
     var residentBytes: Int { get }
     /// The native engine's model, which predict runs (nil for engines that only hold models).
     var native: (any NativeModel)? { get }
-    /// Where text-embedding requests queue to be batched together (nil: run each on its own).
-    var embeddingBatcher: EmbeddingBatcher? { get }
+    /// Where text-embedding and sparse-encoding requests queue to be batched together (nil: run each on its own).
+    var embeddingBatcher: ModelBatcher<TextEmbedder.Detailed>? { get }
+    var sparseBatcher: ModelBatcher<[SparseTerm]>? { get }
 }
 
 extension LoadedModel {
     public var native: (any NativeModel)? { nil }
-    var embeddingBatcher: EmbeddingBatcher? { nil }
+    var embeddingBatcher: ModelBatcher<TextEmbedder.Detailed>? { nil }
+    var sparseBatcher: ModelBatcher<[SparseTerm]>? { nil }
 }
 
 /// The seam between deployment and the engine that runs models.
@@ -39,11 +41,21 @@ public struct NativeInferenceEngine: InferenceEngine {
 
     struct Loaded: LoadedModel {
         let model: any NativeModel
-        /// Text-embedding requests go through it, batched across clients.
-        let batcher: EmbeddingBatcher?
+        /// Requests go through these, batched across clients.
+        let embeddingBatcher: ModelBatcher<TextEmbedder.Detailed>?
+        let sparseBatcher: ModelBatcher<[SparseTerm]>?
         var residentBytes: Int { model.residentBytes }
         var native: (any NativeModel)? { model }
-        var embeddingBatcher: EmbeddingBatcher? { batcher }
+
+        init(model: any NativeModel, name: String) {
+            self.model = model
+            embeddingBatcher = (model as? TextEmbedder).map { embedder in
+                ModelBatcher(name: name) { try embedder.encodeDetailed($0, parallelism: $1) }
+            }
+            sparseBatcher = (model as? SparseEncoder).map { encoder in
+                ModelBatcher(name: name) { try encoder.encode($0, parallelism: $1) }
+            }
+        }
     }
 
     public func load(_ request: ModelLoadRequest) async throws -> any LoadedModel {
@@ -51,7 +63,7 @@ public struct NativeInferenceEngine: InferenceEngine {
         do {
             let model = try engine.load(artifact: request.artifact, format: format, functionName: request.function.rawValue,
                                         options: Self.options(for: request))
-            return Loaded(model: model, batcher: (model as? TextEmbedder).map { EmbeddingBatcher(model: $0, name: request.modelID) })
+            return Loaded(model: model, name: request.modelID)
         } catch let error as InferenceError {
             throw MLError.generic(error.message)
         }

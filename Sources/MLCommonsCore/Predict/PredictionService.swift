@@ -53,7 +53,7 @@ struct PredictionService: Sendable {
             let sequences = embedder.tokenize(output.texts.map { (output.prefix ?? "") + $0 })
             let encoded: [TextEmbedder.Detailed]
             if let batcher = loaded.embeddingBatcher {
-                encoded = try await batcher.encode(sequences, limits: Self.batchLimits(settings))
+                encoded = try await batcher.run(sequences, limits: Self.batchLimits(settings))
             } else {
                 encoded = try embedder.encodeDetailed(sequences)
             }
@@ -61,8 +61,9 @@ struct PredictionService: Sendable {
         case let sparse as SparseEncoder:
             let (texts, format) = try Self.sparseInput(body)
             let limits = Self.batchLimits(settings)
-            return try sparse.encode(texts, parallelism: Parallelism(threads: limits.threads), batchTokens: limits.tokenBudget)
-                .map { [Self.sparseTensor($0, name: "output", format: format)] }
+            let terms = try await loaded.sparseBatcher?.run(sparse.tokenize(texts), limits: limits)
+                ?? sparse.encode(texts, parallelism: Parallelism(threads: limits.threads), batchTokens: limits.tokenBudget)
+            return terms.map { [Self.sparseTensor($0, name: "output", format: format)] }
         case let tokenizer as SparseTokenizer:
             let (texts, format) = try Self.sparseInput(body)
             return tokenizer.encode(texts).map { [Self.sparseTensor($0, name: nil, format: format)] }
@@ -83,10 +84,10 @@ struct PredictionService: Sendable {
         }
     }
 
-    /// The batcher's limits from the `native.*` settings (threads 0: one per core).
-    static func batchLimits(_ settings: EffectiveSettings) -> EmbeddingBatcher.Limits {
+    /// The batchers' limits from the `native.*` settings (threads 0: one per core).
+    static func batchLimits(_ settings: EffectiveSettings) -> BatchLimits {
         let threads = Int(settings.int(MLSettings.inferenceThreads))
-        return EmbeddingBatcher.Limits(threads: threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount,
+        return BatchLimits(threads: threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount,
                                        tokenBudget: Int(settings.int(MLSettings.batchTokenBudget)),
                                        maxQueuedRequests: Int(settings.int(MLSettings.maxQueuedRequests)))
     }

@@ -2,21 +2,28 @@ import Foundation
 import Inference
 import Synchronization
 
-/// Dynamic batching for one deployed text-embedding model: requests that arrive while a forward
-/// pass runs wait in a bounded queue and go together into the next pass, up to a token budget.
-/// Many clients sending one document each then cost about what one client sending them all does.
-/// A full queue refuses new requests (429) instead of growing without end.
-public final class EmbeddingBatcher: Sendable {
-    struct Limits: Sendable, Equatable {
-        var threads: Int
-        var tokenBudget: Int
-        var maxQueuedRequests: Int
-    }
+/// The `native.*` settings a batcher works under.
+struct BatchLimits: Sendable, Equatable {
+    var threads: Int
+    var tokenBudget: Int
+    var maxQueuedRequests: Int
 
-    private let queue: BatchQueue
+    /// The longest a batcher waits for clients answered together to send again.
+    static let straggleWindow = Duration.milliseconds(10)
+}
 
-    init(model: TextEmbedder, name: String) {
-        queue = BatchQueue(model: model)
+/// Dynamic batching for one deployed model (text embedding, sparse encoding): requests that arrive
+/// while a forward pass runs wait in a bounded queue and go together into the next pass, up to a
+/// token budget. Many clients sending one document each then cost about what one client sending
+/// them all does. A full queue refuses new requests (429) instead of growing without end.
+public final class ModelBatcher<Output: Sendable>: Sendable {
+    /// One forward pass over the sequences of several requests: one output per sequence.
+    typealias Pass = @Sendable ([TokenSequence], Parallelism) throws -> [Output]
+
+    private let queue: BatchQueue<Output>
+
+    init(name: String, pass: @escaping Pass) {
+        queue = BatchQueue(pass: pass)
         let thread = Thread { [queue] in queue.serve() }
         thread.name = "batcher \(name)"
         thread.start()
@@ -25,26 +32,26 @@ public final class EmbeddingBatcher: Sendable {
     /// Stops the worker once the model is dropped (undeployed); requests already queued fail.
     deinit { queue.stop() }
 
-    /// Token and sentence embeddings of `sequences`, computed in a batch with other requests.
-    func encode(_ sequences: [TokenSequence], limits: Limits) async throws -> [TextEmbedder.Detailed] {
+    /// The outputs of `sequences`, computed in a batch with other requests.
+    func run(_ sequences: [TokenSequence], limits: BatchLimits) async throws -> [Output] {
         try await withCheckedThrowingContinuation { continuation in
             queue.submit(BatchQueue.Request(sequences: sequences, continuation: continuation), limits: limits)
         }
     }
 }
 
-/// The queue and its worker thread (kept apart from `EmbeddingBatcher` so the thread does not keep
+/// The queue and its worker thread (kept apart from `ModelBatcher` so the thread does not keep
 /// the batcher alive).
-private final class BatchQueue: Sendable {
+private final class BatchQueue<Output: Sendable>: Sendable {
     struct Request: Sendable {
         let sequences: [TokenSequence]
-        let continuation: CheckedContinuation<[TextEmbedder.Detailed], any Error>
+        let continuation: CheckedContinuation<[Output], any Error>
         var tokens: Int { sequences.reduce(0) { $0 + $1.ids.count } }
     }
 
     private struct State {
         var waiting: [Request] = []
-        var limits = EmbeddingBatcher.Limits(threads: 1, tokenBudget: TextEmbedder.defaultBatchTokens, maxQueuedRequests: 1024)
+        var limits = BatchLimits(threads: 1, tokenBudget: TextEmbedder.defaultBatchTokens, maxQueuedRequests: 1024)
         var stopped = false
         /// Requests accepted and not yet answered, and the most seen at once since the last batch was
         /// taken: how many clients are sending, so the worker knows how many to wait for.
@@ -52,13 +59,13 @@ private final class BatchQueue: Sendable {
         var peakInFlight = 0
     }
 
-    private let model: TextEmbedder
+    private let pass: ModelBatcher<Output>.Pass
     private let state = Mutex(State())
     private let signal = DispatchSemaphore(value: 0)
 
-    init(model: TextEmbedder) { self.model = model }
+    init(pass: @escaping ModelBatcher<Output>.Pass) { self.pass = pass }
 
-    func submit(_ request: Request, limits: EmbeddingBatcher.Limits) {
+    func submit(_ request: Request, limits: BatchLimits) {
         let refusal: MLError? = state.withLock { state in
             if state.stopped { return MLError.illegalArgument("Model not ready yet. Please deploy the model first.") }
             guard state.waiting.count < limits.maxQueuedRequests else {
@@ -91,7 +98,7 @@ private final class BatchQueue: Sendable {
         while true {
             signal.wait()
             gatherStragglers(expecting: clients)
-            let (batch, limits, stopped) = state.withLock { state -> ([Request], EmbeddingBatcher.Limits, Bool) in
+            let (batch, limits, stopped) = state.withLock { state -> ([Request], BatchLimits, Bool) in
                 clients = max(state.peakInFlight, 1)
                 state.peakInFlight = state.inFlight
                 var taken: [Request] = [], tokens = 0
@@ -111,10 +118,10 @@ private final class BatchQueue: Sendable {
 
     /// Under load, clients answered together send their next requests together, a little apart:
     /// while fewer requests wait than clients were seen sending, wait briefly (at most
-    /// `straggleWindow`) for the rest, so batches stay large instead of splitting in two.
+    /// `BatchLimits.straggleWindow`) for the rest, so batches stay large instead of splitting in two.
     /// A lone client never waits.
     private func gatherStragglers(expecting expected: Int) {
-        let deadline = ContinuousClock.now + Self.straggleWindow
+        let deadline = ContinuousClock.now + BatchLimits.straggleWindow
         while ContinuousClock.now < deadline {
             let (waiting, tokens, budget) = state.withLock { ($0.waiting.count, $0.waiting.reduce(0) { $0 + $1.tokens }, $0.limits.tokenBudget) }
             if waiting >= expected || tokens >= budget { return }
@@ -124,12 +131,11 @@ private final class BatchQueue: Sendable {
 
     private func answered(_ count: Int) { state.withLock { $0.inFlight -= count } }
 
-    static let straggleWindow = Duration.milliseconds(10)
 
     private func run(_ batch: [Request], parallelism: Parallelism) {
         guard !batch.isEmpty else { return }
         do {
-            var results = try model.encodeDetailed(batch.flatMap(\.sequences), parallelism: parallelism)[...]
+            var results = try pass(batch.flatMap(\.sequences), parallelism)[...]
             answered(batch.count)
             for request in batch {
                 request.continuation.resume(returning: Array(results.prefix(request.sequences.count)))

@@ -103,19 +103,7 @@ import Testing
     @Test func bedrockSignsEachDocAndTheProviderVerifiesWithBotocore() async throws {
         try await Self.withProvider { provider, executor in
             let secret = "bedrock/SECRET+key"
-            provider.signatureCheck = { request in
-                guard let authorization = request.header("Authorization"),
-                      let signedList = authorization.components(separatedBy: "SignedHeaders=").last?.components(separatedBy: ",").first
-                else { return "unsigned" }
-                let signed = Set(signedList.split(separator: ";").map(String.init))
-                let headers = request.headers.filter { signed.contains($0.name.lowercased()) }
-                let host = request.header("Host") ?? ""
-                let expected = try? Botocore.authorization(
-                    method: request.method, url: "http://\(host)\(request.path)", headers: headers, body: request.body,
-                    accessKey: "AKIATEST", secretKey: secret, sessionToken: request.header("X-Amz-Security-Token"),
-                    region: "us-east-1", service: "bedrock", timestamp: request.header("X-Amz-Date") ?? "")
-                return expected == authorization ? nil : "signature mismatch"
-            }
+            provider.signatureCheck = Botocore.bedrockSignatureCheck(accessKey: "AKIATEST", secretKey: secret)
             let connector = try ConnectorDefinition(json: [
                 "name": "titan", "version": 1, "protocol": "aws_sigv4",
                 "parameters": ["region": "us-east-1", "service_name": "bedrock", "model": "amazon.titan-embed-text-v1"],

@@ -66,4 +66,22 @@ public enum Botocore {
         }
         return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
+
+    /// A fake provider's `signatureCheck` for Bedrock requests: botocore recomputes the Authorization
+    /// header over the headers the request says it signed; nil when they agree, else why not.
+    public static func bedrockSignatureCheck(accessKey: String, secretKey: String, region: String = "us-east-1")
+        -> @Sendable (ReceivedRequest) -> String? {
+        { request in
+            guard let authorization = request.header("Authorization"),
+                  let signedList = authorization.components(separatedBy: "SignedHeaders=").last?.components(separatedBy: ",").first
+            else { return "unsigned" }
+            let signed = Set(signedList.split(separator: ";").map(String.init))
+            let headers = request.headers.filter { signed.contains($0.name.lowercased()) }
+            let expected = try? Botocore.authorization(
+                method: request.method, url: "http://\(request.header("Host") ?? "")\(request.path)", headers: headers, body: request.body,
+                accessKey: accessKey, secretKey: secretKey, sessionToken: request.header("X-Amz-Security-Token"),
+                region: region, service: "bedrock", timestamp: request.header("X-Amz-Date") ?? "")
+            return expected == authorization ? nil : "signature mismatch"
+        }
+    }
 }

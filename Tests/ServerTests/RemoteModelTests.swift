@@ -169,18 +169,7 @@ import Testing
     @Test func bedrockSigV4SignaturesVerifyWithBotocore() async throws {
         try await withRemoteServer { client, server, provider in
             let secret = "bedrock/SECRET+key-99"
-            provider.signatureCheck = { request in
-                guard let authorization = request.header("Authorization"),
-                      let signedList = authorization.components(separatedBy: "SignedHeaders=").last?.components(separatedBy: ",").first
-                else { return "unsigned" }
-                let signed = Set(signedList.split(separator: ";").map(String.init))
-                let headers = request.headers.filter { signed.contains($0.name.lowercased()) }
-                let expected = try? Botocore.authorization(
-                    method: request.method, url: "http://\(request.header("Host") ?? "")\(request.path)", headers: headers, body: request.body,
-                    accessKey: "AKIATEST", secretKey: secret, sessionToken: request.header("X-Amz-Security-Token"),
-                    region: "us-east-1", service: "bedrock", timestamp: request.header("X-Amz-Date") ?? "")
-                return expected == authorization ? nil : "signature mismatch"
-            }
+            provider.signatureCheck = Botocore.bedrockSignatureCheck(accessKey: "AKIATEST", secretKey: secret)
             let connectorID = try await client.createConnector(
                 Connectors.bedrock(provider, accessKey: "AKIATEST", secretKey: secret, sessionToken: "session/tok=="))
             let modelID = try await client.registerRemote(["name": "titan", "function_name": "remote", "connector_id": .string(connectorID)])

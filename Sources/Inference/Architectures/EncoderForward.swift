@@ -10,6 +10,8 @@ public struct TokenSequence: Sendable {
         self.ids = ids
         self.typeIDs = typeIDs
     }
+
+    public init(_ encoding: Encoding) { self.init(ids: encoding.ids, typeIDs: encoding.typeIDs) }
 }
 
 /// Token embeddings of several sequences packed one after another, [total tokens × width]:

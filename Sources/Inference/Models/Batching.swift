@@ -17,4 +17,14 @@ public enum Batching {
         if !current.isEmpty { batches.append(current) }
         return batches
     }
+
+    /// `pass` (one forward pass, one output per sequence) over the length-sorted batches of
+    /// `sequences`; the outputs come back in the order of the inputs.
+    static func run<Output>(_ sequences: [TokenSequence], tokenBudget: Int, _ pass: ([TokenSequence]) throws -> [Output]) rethrows -> [Output] {
+        var outputs = [Output?](repeating: nil, count: sequences.count)
+        for batch in lengthSortedBatches(lengths: sequences.map(\.ids.count), tokenBudget: tokenBudget) {
+            for (index, output) in zip(batch, try pass(batch.map { sequences[$0] })) { outputs[index] = output }
+        }
+        return outputs.map { $0! }
+    }
 }

@@ -38,19 +38,12 @@ public final class CrossEncoder: NativeModel, @unchecked Sendable {
     /// The logits of the (query, document) pair, for each document, the pairs run in packed batches.
     public func score(query: String, documents: [String], parallelism: Parallelism = .serial,
                       batchTokens: Int = TextEmbedder.defaultBatchTokens) throws -> [[Float]] {
-        let sequences = documents.map { document in
-            let encoding = tokenizer.encode(query, pair: document, maxLength: maxLength)
-            return TokenSequence(ids: encoding.ids, typeIDs: encoding.typeIDs)
+        let sequences = documents.map { TokenSequence(tokenizer.encode(query, pair: $0, maxLength: maxLength)) }
+        return try Batching.run(sequences, tokenBudget: batchTokens) { batch in
+            let tokens = try encoder.forward(batch, parallelism: parallelism)
+            // The first token of each pair ([CLS] / <s>) goes through the pooler and classifier.
+            return tokens.offsets.dropLast().map { first in logits(Array(tokens.values[first * tokens.width..<(first + 1) * tokens.width])) }
         }
-        var results = [[Float]](repeating: [], count: documents.count)
-        for batch in Batching.lengthSortedBatches(lengths: sequences.map(\.ids.count), tokenBudget: batchTokens) {
-            let tokens = try encoder.forward(batch.map { sequences[$0] }, parallelism: parallelism)
-            for (position, index) in batch.enumerated() {
-                // The first token of each pair ([CLS] / <s>) goes through the pooler and classifier.
-                results[index] = logits(Array(tokens.values[tokens.offsets[position] * tokens.width..<(tokens.offsets[position] + 1) * tokens.width]))
-            }
-        }
-        return results
     }
 
     private func logits(_ first: [Float]) -> [Float] {

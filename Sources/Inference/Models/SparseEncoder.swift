@@ -34,20 +34,12 @@ public final class SparseEncoder: NativeModel, @unchecked Sendable {
     /// of at most `batchTokens` tokens; each text's terms do not depend on the batching.
     public func encode(_ texts: [String], parallelism: Parallelism = .serial,
                        batchTokens: Int = TextEmbedder.defaultBatchTokens) throws -> [[SparseTerm]] {
-        let sequences = tokenize(texts)
-        var results = [[SparseTerm]](repeating: [], count: texts.count)
-        for batch in Batching.lengthSortedBatches(lengths: sequences.map(\.ids.count), tokenBudget: batchTokens) {
-            for (index, terms) in zip(batch, try encode(batch.map { sequences[$0] }, parallelism: parallelism)) { results[index] = terms }
-        }
-        return results
+        try Batching.run(tokenize(texts), tokenBudget: batchTokens) { try encode($0, parallelism: parallelism) }
     }
 
     /// Token ids of each text, truncated to the model's longest input.
     public func tokenize(_ texts: [String]) -> [TokenSequence] {
-        texts.map { text in
-            let encoding = tokenizer.encode(text, maxLength: maxLength)
-            return TokenSequence(ids: encoding.ids, typeIDs: encoding.typeIDs)
-        }
+        texts.map { TokenSequence(tokenizer.encode($0, maxLength: maxLength)) }
     }
 
     /// Terms of already tokenized sequences, in one forward pass.

@@ -91,13 +91,7 @@ public final class TextEmbedder: NativeModel, @unchecked Sendable {
     /// One embedding per text. Texts are sorted by length and run in batches of at most
     /// `batchTokens` tokens; results do not depend on the batching (attention stays within a text).
     public func embed(_ texts: [String], parallelism: Parallelism = .serial, batchTokens: Int = TextEmbedder.defaultBatchTokens) throws -> [[Float]] {
-        let sequences = tokenize(texts, parallelism: parallelism)
-        var embeddings = [[Float]](repeating: [], count: texts.count)
-        for batch in Batching.lengthSortedBatches(lengths: sequences.map(\.ids.count), tokenBudget: batchTokens) {
-            let results = try embed(batch.map { sequences[$0] }, parallelism: parallelism)
-            for (index, embedding) in zip(batch, results) { embeddings[index] = embedding }
-        }
-        return embeddings
+        try Batching.run(tokenize(texts, parallelism: parallelism), tokenBudget: batchTokens) { try embed($0, parallelism: parallelism) }
     }
 
     /// Tokens a forward pass may hold at once: bounds the activations' memory (about 15 KB per token for MiniLM).
@@ -110,8 +104,7 @@ public final class TextEmbedder: NativeModel, @unchecked Sendable {
             nonisolated(unsafe) let output = output
             parallelism.forRanges(texts.count, minimumPerPart: 8) { range, _ in
                 for index in range {
-                    let encoding = tokenizer.encode(texts[index], maxLength: maxLength)
-                    output[index] = TokenSequence(ids: encoding.ids, typeIDs: encoding.typeIDs)
+                    output[index] = TokenSequence(tokenizer.encode(texts[index], maxLength: maxLength))
                 }
             }
         }
@@ -120,8 +113,7 @@ public final class TextEmbedder: NativeModel, @unchecked Sendable {
 
     /// Embeddings of already tokenized sequences, in one forward pass.
     public func embed(_ sequences: [TokenSequence], parallelism: Parallelism = .serial) throws -> [[Float]] {
-        let tokens = try encoder.forward(sequences, parallelism: parallelism)
-        return (0..<tokens.count).map { sentenceEmbedding(tokens.tokens(of: $0), length: tokens.length(of: $0)) }
+        try encodeDetailed(sequences, parallelism: parallelism).map(\.embedding)
     }
 
     /// Token and sentence embeddings of already tokenized sequences, in one forward pass.

@@ -27,6 +27,9 @@ struct Bench: ParsableCommand {
     @Flag(help: "Time texts one at a time only (no batches, no sgemm rate): for profiling latency.")
     var latencyOnly = false
 
+    @Flag(help: "Compare OpenBLAS sgemm with the engine's packed product on the encoder's shapes only, and exit.")
+    var kernels = false
+
     func run() throws {
         Kernels.setBLASThreads(1)
         let parallelism = Parallelism(threads: threads)
@@ -35,6 +38,7 @@ struct Bench: ParsableCommand {
         var model: TextEmbedder?
         let loadTime = try clock.measure { model = try load() }
         guard let model else { return }
+        if kernels { return print(kernelRates(model.encoder.config, parallelism: parallelism).serialized) }
         let rssAfterLoad = ProcessMemory.residentBytes()
 
         var result: [(String, JSON)] = [
@@ -73,6 +77,26 @@ struct Bench: ParsableCommand {
             ("tokens_per_second", .double((Double(tokens) / elapsed).rounded())),
             ("gflops", .double((flops / elapsed / 1e9).rounded(places: 1))),
         ]
+    }
+
+    /// GFLOPS of each of the encoder's four products, for a batch of `batchTokens` rows and one
+    /// short text's 8 rows.
+    private func kernelRates(_ config: EncoderConfig, parallelism: Parallelism) -> JSON {
+        let h = config.hiddenSize, inner = config.intermediateSize
+        let shapes = [("qkv", h, 3 * h), ("attention_out", h, h), ("intermediate", h, inner), ("output", inner, h)]
+        var entries: [JSON] = []
+        for rows in [batchTokens, 8] {
+            for (name, inFeatures, outFeatures) in shapes {
+                let m = LinearRate.measure(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, parallelism: parallelism)
+                entries.append(.object(JSONObject([
+                    ("product", .string(name)), ("rows", .int(Int64(rows))), ("in", .int(Int64(inFeatures))), ("out", .int(Int64(outFeatures))),
+                    ("sgemm_gflops", .double(m.sgemmGFLOPS.rounded(places: 1))), ("packed_gflops", .double(m.packedGFLOPS.rounded(places: 1))),
+                    ("packed_over_sgemm", .double((m.packedGFLOPS / m.sgemmGFLOPS).rounded(places: 3))),
+                    ("largest_difference", .double(Double(m.largestDifference))),
+                ])))
+            }
+        }
+        return .array(entries)
     }
 
     private func load() throws -> TextEmbedder {

@@ -33,12 +33,13 @@ import Testing
     }
 
     @Test func float32WeightsAreReadInPlace() throws {
-        // The artifact zip is memory-mapped and its .pt is stored: the encoder uses the file's bytes
-        // (through one aligned copy of the .pt when the zip places it off a 64-byte boundary).
-        let model = try ArtifactLoader.loadTextEmbedder(zip: Fixtures.url("architectures/bert/bert-torch_script.zip"), format: .torchScript,
-                                                        options: ModelOptions())
-        #expect(model.encoder.wordEmbeddings.storage.isInPlace)
-        #expect(model.encoder.layers.allSatisfy { $0.attentionOut.storage.isInPlace && $0.intermediate.storage.isInPlace })
+        // The artifact zip is memory-mapped and its .pt is stored: a float32 tensor is used where the
+        // file holds it when the entry leaves it 4-byte aligned, else decoded into memory of its own
+        // (never a copy of the whole file). The layers' weights are packed for the kernels either way.
+        let url = try Fixtures.url("architectures/bert/bert-torch_script.zip")
+        let model = try ArtifactLoader.loadTextEmbedder(zip: url, format: .torchScript, options: ModelOptions())
+        let entryIsAligned = Int(bitPattern: try OpenedArtifact(zip: url, format: .torchScript).modelFile().base) % 4 == 0
+        #expect(model.encoder.wordEmbeddings.storage.isInPlace == entryIsAligned)
         let folder = try TextEmbedder.load(folder: Fixtures.url("architectures/mpnet/folder"))
         #expect(folder.encoder.wordEmbeddings.storage.isInPlace)
     }

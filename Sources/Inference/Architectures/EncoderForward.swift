@@ -90,20 +90,16 @@ extension TransformerEncoder {
 
     /// One encoder block, in place on `workspace.hidden`.
     private func block(_ layer: Layer, offsets: [Int], workspace w: Workspace, positionBias: [Float]?, parallelism: Parallelism) {
-        let h = config.hiddenSize, inner = config.intermediateSize, tokens = offsets.last!
-        Kernels.linear(w.hidden, rows: tokens, inFeatures: h, weight: layer.qkv.pointer, bias: layer.qkvBias.pointer,
-                       outFeatures: 3 * h, into: w.qkv, parallelism: parallelism)
+        let tokens = offsets.last!
+        Kernels.packedLinear(w.hidden, rows: tokens, weight: layer.qkv, bias: layer.qkvBias.pointer, into: w.qkv, parallelism: parallelism)
         attention(offsets: offsets, workspace: w, positionBias: positionBias, parallelism: parallelism)
-        Kernels.linear(w.context, rows: tokens, inFeatures: h, weight: layer.attentionOut.storage.pointer, bias: layer.attentionOutBias.pointer,
-                       outFeatures: h, into: w.attended, parallelism: parallelism)
+        Kernels.packedLinear(w.context, rows: tokens, weight: layer.attentionOut, bias: layer.attentionOutBias.pointer, into: w.attended,
+                             parallelism: parallelism)
         addAndNorm(w.attended, residual: w.hidden, tokens: tokens, gamma: layer.attentionNormGamma, beta: layer.attentionNormBeta, parallelism: parallelism)
-        Kernels.linear(w.attended, rows: tokens, inFeatures: h, weight: layer.intermediate.storage.pointer, bias: layer.intermediateBias.pointer,
-                       outFeatures: inner, into: w.intermediate, parallelism: parallelism) { columns, rows, width, stride in
-            Kernels.gelu(columns, rows: rows, width: width, stride: stride)
-        }
+        Kernels.packedLinear(w.attended, rows: tokens, weight: layer.intermediate, bias: layer.intermediateBias.pointer, activation: .gelu,
+                             into: w.intermediate, parallelism: parallelism)
         // The block's input is no longer needed: its buffer takes the output.
-        Kernels.linear(w.intermediate, rows: tokens, inFeatures: inner, weight: layer.output.storage.pointer, bias: layer.outputBias.pointer,
-                       outFeatures: h, into: w.hidden, parallelism: parallelism)
+        Kernels.packedLinear(w.intermediate, rows: tokens, weight: layer.output, bias: layer.outputBias.pointer, into: w.hidden, parallelism: parallelism)
         addAndNorm(w.hidden, residual: w.attended, tokens: tokens, gamma: layer.outputNormGamma, beta: layer.outputNormBeta, parallelism: parallelism)
     }
 
@@ -123,25 +119,37 @@ extension TransformerEncoder {
         let scale = 1 / Float(d).squareRoot()
         let sequences = offsets.count - 1
         parallelism.forRanges(sequences * heads) { units, worker in
-            let scores = w.scores(worker: worker)
+            let scratch = w.scratch(worker: worker)
             for unit in units {
                 let s = unit / heads, head = unit % heads
                 let start = offsets[s], length = offsets[s + 1] - start
                 let q = w.qkv + start * 3 * h + head * d, k = q + h, v = q + 2 * h
-                Kernels.matmulTransposed(q, lda: 3 * h, k, ldb: 3 * h, m: length, n: length, k: d, alpha: scale, into: scores, ldc: length)
-                if let positionBias {
-                    // The bias depends on key − query only: row i reads the table from offset −i.
-                    positionBias.withUnsafeBufferPointer { table in
-                        let headTable = table.baseAddress! + head * (2 * w.longest - 1) + (w.longest - 1)
-                        for i in 0..<length {
-                            Kernels.add(headTable - i, into: scores + i * length, count: length)
-                        }
+                (positionBias ?? []).withUnsafeBufferPointer { table in
+                    // The bias depends on key − query only: row i reads the head's table from offset −i.
+                    let headTable = positionBias == nil ? nil : table.baseAddress! + head * (2 * w.longest - 1) + (w.longest - 1)
+                    let rowBias = headTable.map { table in { (i: Int) in table - i } }
+                    if Kernels.attentionHeadFits(d) {
+                        Kernels.attentionHead(query: q, key: k, value: v, stride: 3 * h, length: length, headSize: d, scale: scale, rowBias: rowBias,
+                                              scratch: scratch, into: w.context + start * h + head * d, contextStride: h)
+                    } else {
+                        blasAttentionHead(q, k, v, stride: 3 * h, length: length, headSize: d, scale: scale, rowBias: rowBias,
+                                          scores: scratch, into: w.context + start * h + head * d, contextStride: h)
                     }
                 }
-                Kernels.softmax(scores, rows: length, width: length)
-                Kernels.matmul(scores, lda: length, v, ldb: 3 * h, m: length, n: d, k: length, into: w.context + start * h + head * d, ldc: h)
             }
         }
+    }
+
+    /// The same through `sgemm`, for head sizes that are not whole panels of 16.
+    private func blasAttentionHead(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, stride: Int, length: Int,
+                                   headSize d: Int, scale: Float, rowBias: ((Int) -> UnsafePointer<Float>)?,
+                                   scores: UnsafeMutablePointer<Float>, into context: UnsafeMutablePointer<Float>, contextStride: Int) {
+        Kernels.matmulTransposed(q, lda: stride, k, ldb: stride, m: length, n: length, k: d, alpha: scale, into: scores, ldc: length)
+        if let rowBias {
+            for i in 0..<length { Kernels.add(rowBias(i), into: scores + i * length, count: length) }
+        }
+        Kernels.softmax(scores, rows: length, width: length)
+        Kernels.matmul(scores, lda: length, v, ldb: stride, m: length, n: d, k: length, into: context, ldc: contextStride)
     }
 }
 
@@ -149,13 +157,15 @@ extension TransformerEncoder {
 final class Workspace {
     let hidden, qkv, context, attended, intermediate: UnsafeMutablePointer<Float>
     let longest: Int
-    private let scoreBlocks: UnsafeMutablePointer<Float>
+    private let scratchBlocks: UnsafeMutablePointer<Float>
+    private let scratchSize: Int
     private let memory: MemoryBlock
     private let cache: WorkspaceCache
 
     init(config: EncoderConfig, tokens: Int, longest: Int, workers: Int, cache: WorkspaceCache) {
         let h = config.hiddenSize
-        let sizes = [tokens * h, tokens * 3 * h, tokens * h, tokens * h, tokens * config.intermediateSize, workers * longest * longest]
+        scratchSize = Kernels.attentionScratch(longest: longest, headSize: h / config.heads)
+        let sizes = [tokens * h, tokens * 3 * h, tokens * h, tokens * h, tokens * config.intermediateSize, workers * scratchSize]
         memory = cache.take(capacity: sizes.reduce(0, +))
         var cursor = memory.start
         var regions: [UnsafeMutablePointer<Float>] = []
@@ -163,13 +173,13 @@ final class Workspace {
             regions.append(cursor)
             cursor += size
         }
-        (hidden, qkv, context, attended, intermediate, scoreBlocks) = (regions[0], regions[1], regions[2], regions[3], regions[4], regions[5])
+        (hidden, qkv, context, attended, intermediate, scratchBlocks) = (regions[0], regions[1], regions[2], regions[3], regions[4], regions[5])
         self.longest = longest
         self.cache = cache
     }
 
-    /// A [longest × longest] scratch block for one worker's attention scores.
-    func scores(worker: Int) -> UnsafeMutablePointer<Float> { scoreBlocks + worker * longest * longest }
+    /// One worker's scratch for attention: a head's scores and packed keys.
+    func scratch(worker: Int) -> UnsafeMutablePointer<Float> { scratchBlocks + worker * scratchSize }
 
     func release() { cache.give(back: memory) }
 }

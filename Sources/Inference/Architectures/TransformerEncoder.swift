@@ -3,14 +3,14 @@ import Foundation
 /// A BERT-style encoder of any supported family: embeddings, then `layers` blocks of
 /// self-attention and feed-forward, each followed by a residual layer norm.
 public struct TransformerEncoder: Sendable {
-    /// Large weights stay where the file holds them (`Tensor` storage), except the query, key and
-    /// value projections, fused into one [3H × H] matrix so one product computes all three.
+    /// The four products' weights are packed once here for `Kernels.packedLinear`; the query, key
+    /// and value projections are stacked into one [3H × H] weight so one product computes all three.
     struct Layer: Sendable {
-        let qkv: FloatBuffer, qkvBias: FloatBuffer  // [3H × H] and [3H]: query, key and value stacked
-        let attentionOut: Tensor, attentionOutBias: FloatBuffer
+        let qkv: PackedWeight, qkvBias: FloatBuffer  // [3H × H] and [3H]: query, key and value stacked
+        let attentionOut: PackedWeight, attentionOutBias: FloatBuffer
         let attentionNormGamma: FloatBuffer, attentionNormBeta: FloatBuffer
-        let intermediate: Tensor, intermediateBias: FloatBuffer
-        let output: Tensor, outputBias: FloatBuffer
+        let intermediate: PackedWeight, intermediateBias: FloatBuffer
+        let output: PackedWeight, outputBias: FloatBuffer
         let outputNormGamma: FloatBuffer, outputNormBeta: FloatBuffer
     }
 
@@ -58,16 +58,19 @@ public struct TransformerEncoder: Sendable {
         relativeAttentionBias = config.family == .mpnet
             ? try tensor("encoder.relative_attention_bias.weight", [config.relativeBuckets, config.heads]) : nil
         func vector(_ name: String, _ count: Int) throws -> FloatBuffer { FloatBuffer(copying: try tensor(name, [count])) }
+        func packed(_ name: String, _ out: Int, _ inFeatures: Int) throws -> PackedWeight {
+            PackedWeight(try weight(name, [out, inFeatures]).storage, outFeatures: out, inFeatures: inFeatures)
+        }
         layers = try (0..<config.layers).map { i in
             let n = config.family.layerNames(i)
             let projections = try [n.query, n.key, n.value].map { try weight($0 + ".weight", [h, h]) }
             return Layer(
-                qkv: FloatBuffer(concatenating: projections.map(\.storage)),
+                qkv: PackedWeight(stacking: projections.map(\.storage), inFeatures: h),
                 qkvBias: FloatBuffer(copying: try tensor(n.query + ".bias", [h]) + tensor(n.key + ".bias", [h]) + tensor(n.value + ".bias", [h])),
-                attentionOut: try weight(n.attentionOut + ".weight", [h, h]), attentionOutBias: try vector(n.attentionOut + ".bias", h),
+                attentionOut: try packed(n.attentionOut + ".weight", h, h), attentionOutBias: try vector(n.attentionOut + ".bias", h),
                 attentionNormGamma: try vector(n.attentionNorm + ".weight", h), attentionNormBeta: try vector(n.attentionNorm + ".bias", h),
-                intermediate: try weight(n.intermediate + ".weight", [inner, h]), intermediateBias: try vector(n.intermediate + ".bias", inner),
-                output: try weight(n.output + ".weight", [h, inner]), outputBias: try vector(n.output + ".bias", h),
+                intermediate: try packed(n.intermediate + ".weight", inner, h), intermediateBias: try vector(n.intermediate + ".bias", inner),
+                output: try packed(n.output + ".weight", h, inner), outputBias: try vector(n.output + ".bias", h),
                 outputNormGamma: try vector(n.outputNorm + ".weight", h), outputNormBeta: try vector(n.outputNorm + ".bias", h))
         }
     }
@@ -86,7 +89,7 @@ public struct TransformerEncoder: Sendable {
 
     var parameterCount: Int {
         wordEmbeddings.count + positionEmbeddings.count + (tokenTypeEmbeddings?.count ?? 0) + layers.reduce(0) { total, layer in
-            total + layer.qkv.count + layer.attentionOut.count + layer.intermediate.count + layer.output.count
+            total + [layer.qkv, layer.attentionOut, layer.intermediate, layer.output].reduce(0) { $0 + $1.outFeatures * $1.inFeatures }
         }
     }
 }

@@ -151,25 +151,34 @@ public enum Kernels {
 
     static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) { gelu(x, rows: 1, width: count, stride: count) }
 
-    /// Softmax of each row, in place.
-    static func softmax(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+    /// Softmax of `scale · x` for each row of `width` values, in place; rows are `stride` apart.
+    static func softmax(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int, stride: Int? = nil, scale: Float = 1) {
         typealias V = SIMD8<Float>
         let vectorWidth = width / 8 * 8
         for row in 0..<rows {
-            let v = x + row * width
-            var maximum = -Float.infinity
-            for i in 0..<width { maximum = max(maximum, v[i]) }
-            var sums = V(), i = 0
+            let v = x + row * (stride ?? width)
+            var maxima = V(repeating: -.infinity), i = 0
             while i < vectorWidth {
-                let e = SIMDMath.exp(load(v + i) - maximum)
+                let value = load(v + i)
+                maxima.replace(with: value, where: value .> maxima)
+                i += 8
+            }
+            var maximum = maxima.max()
+            while i < width { maximum = max(maximum, v[i]); i += 1 }
+            var sums = V()
+            i = 0
+            while i < vectorWidth {
+                let e = SIMDMath.exp((load(v + i) - maximum) * scale)
                 store(e, v + i)
                 sums += e
                 i += 8
             }
             var sum = sums.sum()
-            while i < width { v[i] = expf(v[i] - maximum); sum += v[i]; i += 1 }
+            while i < width { v[i] = expf((v[i] - maximum) * scale); sum += v[i]; i += 1 }
             let inverse = 1 / sum
-            for i in 0..<width { v[i] *= inverse }
+            i = 0
+            while i < vectorWidth { store(load(v + i) * inverse, v + i); i += 8 }
+            while i < width { v[i] *= inverse; i += 1 }
         }
     }
 

@@ -60,7 +60,7 @@ public enum ArtifactLoader {
     public static func loadTextEmbedder(zip: URL, format: ArtifactFormat, options: ModelOptions) throws -> TextEmbedder {
         let artifact = try OpenedArtifact(zip: zip, format: format)
         if format == .onnx { return try options.checkDimension(loadONNX(artifact, options: options)) }
-        let module = try TorchScriptReader.read(artifact.modelFile().aligned())
+        let module = try TorchScriptReader.read(artifact.modelFile())
         let (encoder, maxLength) = try encoder(of: module, tokenizer: artifact.tokenizer, options: options)
         // A traced sentence-transformers model says itself whether it normalizes (a Normalize module);
         // a plain Hugging Face trace does not, and model_config decides.
@@ -76,7 +76,7 @@ public enum ArtifactLoader {
     /// from the wrapper's traced code.
     public static func loadSparseEncoder(zip: URL, options: ModelOptions) throws -> SparseEncoder {
         let artifact = try OpenedArtifact(zip: zip, format: .torchScript)
-        let module = try TorchScriptReader.read(artifact.modelFile().aligned())
+        let module = try TorchScriptReader.read(artifact.modelFile())
         let (encoder, maxLength) = try encoder(of: module, tokenizer: artifact.tokenizer, options: options)
         let head = try MaskedLMHead(weights: module.weights, config: encoder.config)
         let wrapper = try SparseWrapperCode(module)
@@ -93,14 +93,14 @@ public enum ArtifactLoader {
 
     public static func loadCrossEncoder(zip: URL, options: ModelOptions) throws -> CrossEncoder {
         let artifact = try OpenedArtifact(zip: zip, format: .torchScript)
-        let module = try TorchScriptReader.read(artifact.modelFile().aligned())
+        let module = try TorchScriptReader.read(artifact.modelFile())
         let (encoder, maxLength) = try encoder(of: module, tokenizer: artifact.tokenizer, options: options)
         return try CrossEncoder(tokenizer: artifact.tokenizer, encoder: encoder, weights: module.weights, maxLength: maxLength)
     }
 
     public static func loadQuestionAnswerer(zip: URL, options: ModelOptions) throws -> QuestionAnswerer {
         let artifact = try OpenedArtifact(zip: zip, format: .torchScript)
-        let module = try TorchScriptReader.read(artifact.modelFile().aligned())
+        let module = try TorchScriptReader.read(artifact.modelFile())
         let (encoder, maxLength) = try encoder(of: module, tokenizer: artifact.tokenizer, options: options)
         return try QuestionAnswerer(tokenizer: artifact.tokenizer, encoder: encoder, weights: module.weights, maxLength: maxLength)
     }

@@ -20,6 +20,15 @@ final class MappedFile: @unchecked Sendable {
     }
 
     deinit { munmap(UnsafeMutableRawPointer(mutating: base), size) }
+
+    /// Lets the kernel drop the resident pages wholly inside `range` (bytes of this mapping): they
+    /// are read again from the file if touched, so nothing is lost; memory is returned now.
+    func releasePages(_ start: UnsafeRawPointer, byteCount: Int) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = (Int(bitPattern: start) + page - 1) / page * page, end = (Int(bitPattern: start) + byteCount) / page * page
+        guard end > first, let address = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        madvise(address, end - first, Int32(MADV_DONTNEED))
+    }
 }
 
 /// Bytes owned by memory we allocated (inflated entries, copies of `Data`).
@@ -70,15 +79,6 @@ struct ByteRegion: @unchecked Sendable {
 
     var data: Data { Data(bytes: base, count: count) }
 
-    /// The region itself when it starts on a 64-byte boundary, else one aligned copy of it (a zip
-    /// entry starts wherever its name ends, so a TorchScript file inside an artifact zip rarely
-    /// lands aligned; inside it PyTorch aligns every record to 64 bytes).
-    func aligned() -> ByteRegion {
-        if Int(bitPattern: base) % 64 == 0 { return self }
-        let owned = OwnedBytes(size: count)
-        owned.base.copyMemory(from: base, byteCount: count)
-        return ByteRegion(owner: owned, base: UnsafeRawPointer(owned.base), count: count)
-    }
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
     /// Raw DEFLATE (zip method 8) into a new region of `size` bytes.

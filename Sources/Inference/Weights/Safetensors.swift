@@ -6,8 +6,8 @@ import OrderedJSON
 public final class FloatBuffer: @unchecked Sendable {
     public let pointer: UnsafePointer<Float>
     public let count: Int
-    /// True when the values are read where the file's bytes are (the mapping, or the one aligned
-    /// copy of a model file), rather than decoded into memory of their own.
+    /// True when the values are read where the file's bytes are (the mapping, or an inflated zip
+    /// entry), rather than decoded into memory of their own.
     public let isInPlace: Bool
     private let owner: AnyObject?
     private let owned: UnsafeMutablePointer<Float>?
@@ -53,6 +53,12 @@ public final class FloatBuffer: @unchecked Sendable {
     }
 
     deinit { owned?.deallocate() }
+
+    /// Returns the pages these values occupy in a mapped file to the system (after they were copied
+    /// elsewhere, packed say); read in place again later, they come back from the file.
+    func releaseFilePages() {
+        (owner as? MappedFile)?.releasePages(UnsafeRawPointer(pointer), byteCount: count * MemoryLayout<Float>.stride)
+    }
 
     var buffer: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: pointer, count: count) }
 }

@@ -4,7 +4,7 @@ import Inference
 import OrderedJSON
 
 /// `mlcommons bench`: the engine alone on a corpus of texts of several kinds, in length-sorted
-/// batches (throughput) and one text at a time (latency), with the machine's sgemm rate for scale.
+/// batches (throughput) and one text at a time (latency), with the machine's matrix-product rates for scale.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the engine on a corpus and print texts/s, tokens/s, latency, GFLOPS and peak RSS as one JSON object.",
@@ -45,7 +45,11 @@ struct Bench: ParsableCommand {
             ("model_load_seconds", .double(loadTime.seconds.rounded(places: 3))),
             ("rss_after_load_bytes", .int(Int64(rssAfterLoad))),
         ]
-        if !latencyOnly { result.append(("sgemm_gflops", .double(SGEMMRate.measure(parallelism: parallelism).rounded(places: 1)))) }
+        if !latencyOnly {
+            // The machine's matrix-product rate, for scale: OpenBLAS and the engine's own kernel on one feed-forward product.
+            let rate = LinearRate.measure(rows: 1024, inFeatures: 384, outFeatures: 1536, parallelism: parallelism, seconds: 1)
+            result += [("sgemm_gflops", .double(rate.sgemmGFLOPS.rounded(places: 1))), ("packed_gflops", .double(rate.packedGFLOPS.rounded(places: 1)))]
+        }
         _ = try model.embed(Array(texts.all.prefix(64)), parallelism: parallelism, batchTokens: batchTokens)  // warm-up
         var kinds: [(String, JSON)] = []
         for (kind, group) in texts.byKind + (latencyOnly ? [] : [("mixed", texts.all)]) {
@@ -126,28 +130,6 @@ struct BenchCorpus {
         }
         guard !kinds.isEmpty else { throw ValidationError("\(path) holds no text") }
         byKind = kinds.map { ($0, texts[$0]!) }
-    }
-}
-
-/// The machine's single-precision matrix-product rate through the engine's own linear layer
-/// (OpenBLAS, split over the workers): the ceiling the encoder can approach.
-enum SGEMMRate {
-    static func measure(parallelism: Parallelism) -> Double {
-        let rows = 1024, inFeatures = 384, outFeatures = 1536, repeats = 20
-        let input = [Float](repeating: 0.5, count: rows * inFeatures), weight = [Float](repeating: 0.25, count: outFeatures * inFeatures)
-        let bias = [Float](repeating: 0, count: outFeatures)
-        var output = [Float](repeating: 0, count: rows * outFeatures)
-        var best = 0.0
-        for _ in 0..<3 {
-            let elapsed = ContinuousClock().measure {
-                for _ in 0..<repeats {
-                    Kernels.benchmarkLinear(input, rows: rows, inFeatures: inFeatures, weight: weight, bias: bias, outFeatures: outFeatures,
-                                            into: &output, parallelism: parallelism)
-                }
-            }.seconds
-            best = max(best, 2 * Double(rows * inFeatures * outFeatures * repeats) / elapsed / 1e9)
-        }
-        return best
     }
 }
 

@@ -20,8 +20,16 @@ import Testing
             }
             for threads in [1, 2, 3] {
                 var output = [Float](repeating: .nan, count: rows * outFeatures)
-                Kernels.benchmarkLinear(input, rows: rows, inFeatures: inFeatures, weight: weight, bias: bias, outFeatures: outFeatures,
-                                        into: &output, parallelism: Parallelism(threads: threads))
+                input.withUnsafeBufferPointer { x in
+                    weight.withUnsafeBufferPointer { w in
+                        bias.withUnsafeBufferPointer { b in
+                            output.withUnsafeMutableBufferPointer { o in
+                                Kernels.linear(x.baseAddress!, rows: rows, inFeatures: inFeatures, weight: w.baseAddress!, bias: b.baseAddress!,
+                                               outFeatures: outFeatures, into: o.baseAddress!, parallelism: Parallelism(threads: threads))
+                            }
+                        }
+                    }
+                }
                 let worst = zip(output, expected).map { abs($0 - $1) }.max() ?? .nan
                 #expect(worst <= 1e-4, "rows \(rows) × \(inFeatures) → \(outFeatures), \(threads) threads: off by \(worst)")
             }

@@ -24,17 +24,15 @@ public enum Kernels {
                     1, input, Int32(inFeatures), weight, Int32(inFeatures), bias == nil ? 0 : 1, output, Int32(ldc))
     }
 
-    /// `linear` split over the workers, each running `epilogue` (an activation, say) on its own part.
-    /// Many rows are split by rows; few rows by output features (in multiples of 16, the BLAS
-    /// kernel's block), so each worker still reads only its share of the weight.
+    /// `linear` split over the workers (the benchmark's OpenBLAS side): many rows are split by rows;
+    /// few rows by output features (in multiples of 16, the BLAS kernel's block), so each worker
+    /// still reads only its share of the weight.
     static func linear(_ input: UnsafePointer<Float>, rows: Int, inFeatures: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-                       outFeatures: Int, into output: UnsafeMutablePointer<Float>, parallelism: Parallelism,
-                       epilogue: ((_ block: UnsafeMutablePointer<Float>, _ rows: Int, _ width: Int, _ stride: Int) -> Void)? = nil) {
+                       outFeatures: Int, into output: UnsafeMutablePointer<Float>, parallelism: Parallelism) {
         if rows >= 512 * parallelism.threads {
             parallelism.forRanges(rows) { part, _ in
                 linear(input + part.lowerBound * inFeatures, rows: part.count, inFeatures: inFeatures, weight: weight, bias: bias,
                        outFeatures: outFeatures, into: output + part.lowerBound * outFeatures)
-                epilogue?(output + part.lowerBound * outFeatures, part.count, outFeatures, outFeatures)
             }
             return
         }
@@ -44,22 +42,6 @@ public enum Kernels {
             let lower = split ? part.lowerBound * 16 : 0, upper = split ? part.upperBound * 16 : outFeatures
             linear(input, rows: rows, inFeatures: inFeatures, weight: weight + lower * inFeatures, bias: bias + lower,
                    outFeatures: upper - lower, into: output + lower, outputStride: outFeatures)
-            epilogue?(output + lower, rows, upper - lower, outFeatures)
-        }
-    }
-
-    /// The parallel `linear` on arrays, for measuring the machine's matrix-product rate.
-    public static func benchmarkLinear(_ input: [Float], rows: Int, inFeatures: Int, weight: [Float], bias: [Float], outFeatures: Int,
-                                       into output: inout [Float], parallelism: Parallelism) {
-        input.withUnsafeBufferPointer { x in
-            weight.withUnsafeBufferPointer { w in
-                bias.withUnsafeBufferPointer { b in
-                    output.withUnsafeMutableBufferPointer { o in
-                        linear(x.baseAddress!, rows: rows, inFeatures: inFeatures, weight: w.baseAddress!, bias: b.baseAddress!,
-                               outFeatures: outFeatures, into: o.baseAddress!, parallelism: parallelism)
-                    }
-                }
-            }
         }
     }
 
@@ -134,22 +116,12 @@ public enum Kernels {
         }
     }
 
-    /// The exact GELU, `0.5 · x · (1 + erf(x / √2))`, in place on a [rows × width] block whose rows are `stride` apart.
-    static func gelu(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int, stride: Int) {
-        let vectorWidth = width / 8 * 8
-        for row in 0..<rows {
-            let v = x + row * stride
-            var i = 0
-            while i < vectorWidth {
-                let value = load(v + i)
-                store(0.5 * value * (1 + SIMDMath.erf(value * 0.70710678118654752)), v + i)
-                i += 8
-            }
-            while i < width { v[i] = 0.5 * v[i] * (1 + erff(v[i] * 0.70710678118654752)); i += 1 }
-        }
+    /// The exact GELU, `0.5 · x · (1 + erf(x / √2))`, in place.
+    static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i + 8 <= count { store(SIMDMath.gelu(load(x + i)), x + i); i += 8 }
+        while i < count { x[i] = 0.5 * x[i] * (1 + erff(x[i] * 0.70710678118654752)); i += 1 }
     }
-
-    static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) { gelu(x, rows: 1, width: count, stride: count) }
 
     /// Softmax of `scale · x` for each row of `width` values, in place; rows are `stride` apart.
     static func softmax(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int, stride: Int? = nil, scale: Float = 1) {

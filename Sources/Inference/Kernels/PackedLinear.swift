@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// What a linear layer applies to its outputs before they leave the registers.
 enum Activation: Sendable {
     case none
@@ -38,7 +40,7 @@ extension Kernels {
                     var row = chunkStart
                     while row < chunkEnd {
                         let tile = PackedTile(rows: min(tileRows, chunkEnd - row), columns: columns, accumulate: !isFirst,
-                                              bias: tileBias, activation: isLast ? activation : .none)
+                                              bias: tileBias, activation: isLast ? activation : .none, prefetchAhead: row == chunkStart ? 2048 : 0)
                         tile.run(a: input + row * lda + depthStart, lda: lda, b: b, ldb: width, depth: depth, c: output + row * ldc + column, ldc: ldc)
                         row += tileRows
                     }
@@ -85,9 +87,13 @@ struct PackedTile {
     let accumulate: Bool
     let bias: UnsafePointer<Float>?
     let activation: Activation
+    /// Floats ahead of the weight being read to ask the memory for (0: none), so a weight streamed
+    /// from memory once (a short query) arrives before it is needed.
+    let prefetchAhead: Int
 
     init(rows: Int, columns: Int = PackedWeight.panelWidth, accumulate: Bool = false, bias: UnsafePointer<Float>? = nil,
-         activation: Activation = .none) {
+         activation: Activation = .none, prefetchAhead: Int = 0) {
+        self.prefetchAhead = prefetchAhead
         self.rows = rows
         self.columns = columns
         self.accumulate = accumulate
@@ -108,7 +114,7 @@ struct PackedTile {
                 padded.withUnsafeMutableBufferPointer { p in
                     if let bias { p.baseAddress!.update(from: bias, count: columns) }
                     PackedTile(rows: rows, columns: 16, accumulate: accumulate, bias: bias == nil ? nil : UnsafePointer(p.baseAddress!),
-                               activation: activation).run(a: a, lda: lda, b: b, ldb: ldb, depth: depth, c: t, ldc: 16)
+                               activation: activation, prefetchAhead: prefetchAhead).run(a: a, lda: lda, b: b, ldb: ldb, depth: depth, c: t, ldc: 16)
                 }
                 for r in 0..<rows { (c + r * ldc).update(from: t + r * 16, count: columns) }
             }
@@ -136,6 +142,7 @@ struct PackedTile {
         let a0 = a, a1 = a + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda
         var w = b
         for k in 0..<depth {
+            if prefetchAhead > 0 { prefetch_read(w + prefetchAhead) }
             let w0 = load(w), w1 = load(w + 8)
             w += ldb
             var x = V(repeating: a0[k])
@@ -164,13 +171,10 @@ struct PackedTile {
             low += load(bias); high += load(bias + 8)
         }
         if activation == .gelu {
-            low = gelu(low); high = gelu(high)
+            low = SIMDMath.gelu(low); high = SIMDMath.gelu(high)
         }
         store(low, c); store(high, c + 8)
     }
-
-    @inline(__always)
-    private func gelu(_ x: V) -> V { 0.5 * x * (1 + SIMDMath.erf(x * 0.70710678118654752)) }
 
     @inline(__always)
     private func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }

@@ -22,6 +22,23 @@ public struct PackedTokens: Sendable {
     public let width: Int
 
     public var count: Int { offsets.count - 1 }
+
+    init(values: [Float], offsets: [Int], width: Int) {
+        self.values = values
+        self.offsets = offsets
+        self.width = width
+    }
+
+    /// The sequences of `parts`, one part after another.
+    init(joining parts: [PackedTokens]) {
+        var values: [Float] = [], offsets = [0]
+        values.reserveCapacity(parts.reduce(0) { $0 + $1.values.count })
+        for part in parts {
+            values += part.values
+            offsets += part.offsets.dropFirst().map { $0 + offsets.last! }
+        }
+        self.init(values: values, offsets: offsets, width: parts.first?.width ?? 0)
+    }
     public func length(of sequence: Int) -> Int { offsets[sequence + 1] - offsets[sequence] }
     public func tokens(of sequence: Int) -> [Float] { Array(values[offsets[sequence] * width..<offsets[sequence + 1] * width]) }
 }
@@ -36,12 +53,49 @@ extension TransformerEncoder {
     /// linear layers (one matrix product per projection for the whole batch); attention runs per
     /// sequence and head, so each token sees only its own sequence and results do not depend on
     /// what else is in the batch.
+    ///
+    /// A batch with enough tokens for every worker is cut into one run of whole sequences per worker,
+    /// each going through every layer on its worker alone: no step waits for another thread. A
+    /// smaller batch (a lone query) splits each step over the workers instead.
     public func forward(_ batch: [TokenSequence], parallelism: Parallelism = .serial) throws -> PackedTokens {
-        var offsets = [0]
-        for sequence in batch {
-            try validate(sequence)
-            offsets.append(offsets.last! + sequence.ids.count)
+        for sequence in batch { try validate(sequence) }
+        let groups = Self.workerGroups(batch.map(\.ids.count), workers: parallelism.threads)
+        guard groups.count > 1 else { return forwardValidated(batch, parallelism: parallelism) }
+        var parts = [PackedTokens?](repeating: nil, count: groups.count)
+        parts.withUnsafeMutableBufferPointer { results in
+            parallelism.forEach(parts: groups.count) { group in
+                results[group] = forwardValidated(Array(batch[groups[group]]), parallelism: .serial)
+            }
         }
+        return PackedTokens(joining: parts.map { $0! })
+    }
+
+    /// Tokens each worker needs before a batch is cut into one run per worker: below it, the
+    /// workers would each stream the whole weight for a handful of rows.
+    static let tokensPerWorkerGroup = 192
+
+    /// Consecutive runs of sequences with about equal numbers of tokens, one per worker, or the whole
+    /// batch as one run when it is too small to share out.
+    static func workerGroups(_ lengths: [Int], workers: Int) -> [Range<Int>] {
+        let total = lengths.reduce(0, +)
+        guard workers > 1, lengths.count >= workers, total >= workers * tokensPerWorkerGroup else { return [0..<lengths.count] }
+        var groups: [Range<Int>] = [], start = 0, seen = 0
+        for (index, length) in lengths.enumerated() {
+            seen += length
+            let sequencesLeft = lengths.count - index - 1, groupsLeft = workers - groups.count - 1
+            // Close the group at its share of the tokens, keeping at least one sequence for each later group.
+            if groupsLeft > 0, seen * workers >= total * (groups.count + 1) || sequencesLeft == groupsLeft {
+                groups.append(start..<index + 1)
+                start = index + 1
+            }
+        }
+        groups.append(start..<lengths.count)
+        return groups
+    }
+
+    private func forwardValidated(_ batch: [TokenSequence], parallelism: Parallelism) -> PackedTokens {
+        var offsets = [0]
+        for sequence in batch { offsets.append(offsets.last! + sequence.ids.count) }
         let h = config.hiddenSize
         let workspace = Workspace(config: config, tokens: offsets.last!, longest: batch.map(\.ids.count).max() ?? 0, workers: parallelism.threads,
                                   cache: workspaces)
@@ -189,19 +243,26 @@ struct MemoryBlock: @unchecked Sendable {
     let capacity: Int
 }
 
-/// Keeps the memory of the last forward pass for the next one, so a stream of small requests does
-/// not fault fresh pages in every time; a block larger than `largestKept` floats is returned to the system.
+/// Keeps the memory of recent forward passes for the next ones (one per worker when a batch is cut
+/// into a run per worker), so a stream of requests does not fault fresh pages in every time; a block
+/// larger than `largestKept` floats is returned to the system.
 final class WorkspaceCache: Sendable {
-    private let spare = Mutex<MemoryBlock?>(nil)
+    private let spare = Mutex<[MemoryBlock]>([])
     private let largestKept: Int
+    private let blocksKept: Int
 
-    init(largestKept: Int = 4 << 20) { self.largestKept = largestKept }
+    init(largestKept: Int = 8 << 20, blocksKept: Int = 4) {
+        self.largestKept = largestKept
+        self.blocksKept = blocksKept
+    }
 
     func take(capacity: Int) -> MemoryBlock {
         let cached = spare.withLock { spare -> MemoryBlock? in
-            guard let block = spare, block.capacity >= capacity else { return nil }
-            spare = nil
-            return block
+            // The smallest block that is large enough.
+            guard let index = spare.indices.filter({ spare[$0].capacity >= capacity }).min(by: { spare[$0].capacity < spare[$1].capacity }) else {
+                return nil
+            }
+            return spare.remove(at: index)
         }
         return cached ?? MemoryBlock(start: .allocate(capacity: max(capacity, 1)), capacity: max(capacity, 1))
     }
@@ -209,15 +270,14 @@ final class WorkspaceCache: Sendable {
     func give(back block: MemoryBlock) {
         let unused: MemoryBlock? = spare.withLock { spare in
             guard block.capacity <= largestKept else { return block }
-            let previous = spare
-            if let previous, previous.capacity >= block.capacity { return block }
-            spare = block
-            return previous
+            spare.append(block)
+            guard spare.count > blocksKept, let smallest = spare.indices.min(by: { spare[$0].capacity < spare[$1].capacity }) else { return nil }
+            return spare.remove(at: smallest)
         }
         unused?.start.deallocate()
     }
 
-    deinit { spare.withLock { $0?.start.deallocate() } }
+    deinit { spare.withLock { $0.forEach { $0.start.deallocate() } } }
 }
 
 extension TransformerEncoder {

@@ -74,8 +74,8 @@ extension TransformerEncoder {
     /// workers would each stream the whole weight for a handful of rows.
     static let tokensPerWorkerGroup = 192
 
-    /// Consecutive runs of sequences with about equal numbers of tokens, one per worker, or the whole
-    /// batch as one run when it is too small to share out.
+    /// Consecutive runs of sequences with about equal numbers of tokens (none more than 1/8 above its
+    /// share), one per worker, or the whole batch as one run when it cannot be shared out so.
     static func workerGroups(_ lengths: [Int], workers: Int) -> [Range<Int>] {
         let total = lengths.reduce(0, +)
         guard workers > 1, lengths.count >= workers, total >= workers * tokensPerWorkerGroup else { return [0..<lengths.count] }
@@ -90,7 +90,10 @@ extension TransformerEncoder {
             }
         }
         groups.append(start..<lengths.count)
-        return groups
+        // A few long sequences cannot be shared out evenly (five passages on two workers): then
+        // splitting each step keeps both workers busy to the end.
+        let largest = groups.map { lengths[$0].reduce(0, +) }.max() ?? 0
+        return largest * workers * 8 <= total * 9 ? groups : [0..<lengths.count]
     }
 
     private func forwardValidated(_ batch: [TokenSequence], parallelism: Parallelism) -> PackedTokens {

@@ -20,7 +20,7 @@ def main(name, threads, artifact, folder):
 
     print(f"\n### {name}: {threads} threads, weights {mb(weights)}, max length {engine['max_length']} tokens, "
           f"sgemm {engine['sgemm_gflops']:.0f} GFLOPS (OpenBLAS), packed product {engine.get('packed_gflops', 0):.0f} GFLOPS (own kernel), "
-          f"best of {engine.get('rounds', 1)} rounds\n")
+          + (f"best of {engine['rounds']} rounds\n" if engine.get("rounds", 1) > 1 else "one round\n"))
     print("| corpus | texts | tokens | engine texts/s | ORT texts/s | engine/ORT | engine tokens/s | ORT tokens/s | server texts/s | server/engine "
           "| engine GFLOPS (share of sgemm) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")

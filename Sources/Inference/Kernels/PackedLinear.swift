@@ -17,14 +17,16 @@ extension Kernels {
     /// while every panel of the weight meets them.
     static let rowChunk = 120
 
+    /// Floats ahead of the weight being read that a chunk's first row tile asks the memory for: about
+    /// the weight a tile uses in the time memory takes to answer, when a short query streams it once.
+    static let weightPrefetchDistance = 2048
+
     /// `output[rows × outFeatures] = activation(input[rows × inFeatures] · weightᵀ + bias)` for the
-    /// output panels `panels` (all by default); the input's rows are `inputStride` floats apart and
-    /// the output's `outputStride`.
-    static func packedLinear(_ input: UnsafePointer<Float>, rows: Int, inputStride: Int? = nil, weight: PackedWeight, bias: UnsafePointer<Float>?,
-                             activation: Activation = .none, into output: UnsafeMutablePointer<Float>, outputStride: Int? = nil,
-                             panels: Range<Int>? = nil) {
+    /// output panels `panels` (all by default).
+    static func packedLinear(_ input: UnsafePointer<Float>, rows: Int, weight: PackedWeight, bias: UnsafePointer<Float>?,
+                             activation: Activation = .none, into output: UnsafeMutablePointer<Float>, panels: Range<Int>? = nil) {
         let k = weight.inFeatures, n = weight.outFeatures, width = PackedWeight.panelWidth
-        let lda = inputStride ?? k, ldc = outputStride ?? n
+        let lda = k, ldc = n
         let panels = panels ?? 0..<weight.panels
         var chunkStart = 0
         while chunkStart < rows {
@@ -40,7 +42,7 @@ extension Kernels {
                     var row = chunkStart
                     while row < chunkEnd {
                         let tile = PackedTile(rows: min(tileRows, chunkEnd - row), columns: columns, accumulate: !isFirst,
-                                              bias: tileBias, activation: isLast ? activation : .none, prefetchAhead: row == chunkStart ? 2048 : 0)
+                                              bias: tileBias, activation: isLast ? activation : .none, prefetchAhead: row == chunkStart ? weightPrefetchDistance : 0)
                         tile.run(a: input + row * lda + depthStart, lda: lda, b: b, ldb: width, depth: depth, c: output + row * ldc + column, ldc: ldc)
                         row += tileRows
                     }
@@ -103,20 +105,18 @@ struct PackedTile {
 
     func run(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, depth: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
         if columns < PackedWeight.panelWidth {
-            // The last, partial panel: compute a full tile into scratch, then copy the real columns.
-            var scratch = [Float](repeating: 0, count: Kernels.tileRows * PackedWeight.panelWidth)
-            scratch.withUnsafeMutableBufferPointer { s in
-                let t = s.baseAddress!
+            // The last, partial panel: a full tile into scratch (on the stack), then the real columns out.
+            let width = PackedWeight.panelWidth
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: (Kernels.tileRows + 1) * width) { scratch in
+                let tile = scratch.baseAddress!, paddedBias = tile + Kernels.tileRows * width
+                scratch.initialize(repeating: 0)
                 if accumulate {
-                    for r in 0..<rows { (t + r * 16).update(from: c + r * ldc, count: columns) }
+                    for r in 0..<rows { (tile + r * width).update(from: c + r * ldc, count: columns) }
                 }
-                var padded = [Float](repeating: 0, count: 16)
-                padded.withUnsafeMutableBufferPointer { p in
-                    if let bias { p.baseAddress!.update(from: bias, count: columns) }
-                    PackedTile(rows: rows, columns: 16, accumulate: accumulate, bias: bias == nil ? nil : UnsafePointer(p.baseAddress!),
-                               activation: activation, prefetchAhead: prefetchAhead).run(a: a, lda: lda, b: b, ldb: ldb, depth: depth, c: t, ldc: 16)
-                }
-                for r in 0..<rows { (c + r * ldc).update(from: t + r * 16, count: columns) }
+                if let bias { paddedBias.update(from: bias, count: columns) }
+                PackedTile(rows: rows, accumulate: accumulate, bias: bias == nil ? nil : UnsafePointer(paddedBias), activation: activation,
+                           prefetchAhead: prefetchAhead).run(a: a, lda: lda, b: b, ldb: ldb, depth: depth, c: tile, ldc: width)
+                for r in 0..<rows { (c + r * ldc).update(from: tile + r * width, count: columns) }
             }
             return
         }

@@ -14,8 +14,6 @@ public final class PackedWeight: @unchecked Sendable {
     public let outFeatures: Int
 
     var panels: Int { (outFeatures + Self.panelWidth - 1) / Self.panelWidth }
-    /// Floats the packed weight holds (padding included).
-    var storedCount: Int { panels * Self.panelWidth * inFeatures }
 
     /// Packs `weight`, stored [outFeatures × inFeatures] as PyTorch stores it.
     public init(_ weight: UnsafePointer<Float>, outFeatures: Int, inFeatures: Int) {

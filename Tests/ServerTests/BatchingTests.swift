@@ -12,6 +12,16 @@ import TestSupport
                                              version: "1.0.1", function: "TEXT_EMBEDDING", modelConfig: config["model_config"])
     }
 
+    /// Each text in a request of its own, all at once; the replies by the text's index.
+    static func concurrently(_ client: TestClient, _ path: String, texts: [JSON]) async throws -> [Int: JSON] {
+        try await withThrowingTaskGroup(of: (Int, JSON).self) { group in
+            for (index, text) in texts.enumerated() {
+                group.addTask { (index, try await client.expect(200, "POST", path, ["text_docs": [text]])) }
+            }
+            return try await group.reduce(into: [Int: JSON]()) { $0[$1.0] = $1.1 }
+        }
+    }
+
     static func embedding(_ reply: JSON) -> [Float] {
         PredictTests.floats(reply["inference_results"]?[0]?["output"]?.arrayValue?.last?["data"])
     }
@@ -21,12 +31,7 @@ import TestSupport
             let modelID = try await Self.deployBERT(client, mirror)
             let references = try PredictTests.lines("architectures/bert/embeddings.jsonl").prefix(24)
             let path = "/_plugins/_ml/_predict/text_embedding/\(modelID)"
-            let replies = try await withThrowingTaskGroup(of: (Int, JSON).self) { group in
-                for (index, reference) in references.enumerated() {
-                    group.addTask { (index, try await client.expect(200, "POST", path, ["text_docs": [reference["text"]!]])) }
-                }
-                return try await group.reduce(into: [Int: JSON]()) { $0[$1.0] = $1.1 }
-            }
+            let replies = try await Self.concurrently(client, path, texts: references.map { $0["text"]! })
             for (index, reference) in references.enumerated() {
                 let got = Self.embedding(try #require(replies[index])), want = PredictTests.floats(reference["embedding"])
                 #expect(got.count == want.count && zip(got, want).allSatisfy { abs($0 - $1) <= 1e-4 }, "text \(index)")
@@ -71,12 +76,7 @@ import TestSupport
                                                         version: "1.0.0", function: "SPARSE_ENCODING")
             let expected = try PredictTests.lines("heads/sparse-distilbert/expected.jsonl").prefix(16)
             let path = "/_plugins/_ml/_predict/sparse_encoding/\(modelID)"
-            let replies = try await withThrowingTaskGroup(of: (Int, JSON).self) { group in
-                for (index, line) in expected.enumerated() {
-                    group.addTask { (index, try await client.expect(200, "POST", path, ["text_docs": [line["text"]!]])) }
-                }
-                return try await group.reduce(into: [Int: JSON]()) { $0[$1.0] = $1.1 }
-            }
+            let replies = try await Self.concurrently(client, path, texts: expected.map { $0["text"]! })
             for (index, line) in expected.enumerated() {
                 let weights = replies[index]?["inference_results"]?[0]?["output"]?[0]?["dataAsMap"]?["response"]?[0]?.objectValue ?? [:]
                 let want = line["sparse"]?.objectValue ?? [:]

@@ -29,7 +29,8 @@ public struct RateLimit: Sendable, Equatable {
     }
 
     public var json: JSON {
-        let text = limit.rounded() == limit ? String(Int64(limit)) : String(limit)
+        // Int64(limit) traps at 2^63 and above: larger whole numbers keep Double's own spelling.
+        let text = limit.rounded() == limit && limit < 9.2e18 ? String(Int64(limit)) : String(limit)
         return ["limit": .string(text), "unit": .string(unit)]
     }
 

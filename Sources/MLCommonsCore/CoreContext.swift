@@ -9,6 +9,8 @@ struct CoreContext: Sendable {
     let node: NodeIdentity
     let dataDir: URL
     let logger: Logger
+    /// Register and deploy tasks running after their request answered; stopped before the store closes.
+    let jobs = BackgroundJobs()
 
     var groups: ModelGroupService { ModelGroupService(store: store, settings: settings) }
     var tasks: TaskService { TaskService(store: store) }

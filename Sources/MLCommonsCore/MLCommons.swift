@@ -84,8 +84,12 @@ public final class MLCommons: Sendable {
         try await remote.deployment.redeployAfterRestart()
     }
 
-    /// Closes the store. Background work still running is abandoned; the next start recovers it.
-    public func close() async throws {
+    /// Stops background jobs (waiting at most `jobTimeout` for them), then closes the store. A job
+    /// that did not end in time is abandoned; the next start recovers what it left.
+    public func close(jobTimeout: Duration = .seconds(10)) async throws {
+        if await !context.jobs.stop(timeout: jobTimeout) {
+            context.logger.warning("stopping with \(context.jobs.count) register or deploy job(s) still running; the next start recovers them")
+        }
         await remote.runtime.client.shutdown()
         try await context.store.close()
     }

@@ -36,6 +36,12 @@ enum ErrorReplies {
         APIReply(status: 400, body: ["error": .string("no handler found for uri [\(uri)] and method [\(method)]")])
     }
 
+    /// OpenSearch core's 406 for a body it cannot read (`RestController`): a plain string error.
+    static func unsupportedContentType(_ header: String?) -> APIReply {
+        let reason = header.map { "Content-Type header [\($0)] is not supported" } ?? "Content-Type header is missing"
+        return APIReply(status: 406, body: ["error": .string(reason), "status": 406])
+    }
+
     static func wrongMethod(method: String, uri: String, allowed: [String]) -> APIReply {
         APIReply(status: 405,
                  body: ["error": .string("Incorrect HTTP method for uri [\(uri)] and method [\(method)], allowed: [\(allowed.joined(separator: ", "))]"),

@@ -6,13 +6,33 @@ import Logging
 import MLCommonsCore
 import NIOCore
 import OrderedJSON
+import ServiceLifecycle
+
+/// How long connections may take: idle between requests or inside a request's head (a slow-header
+/// client), sending a body, and how long a stop waits for requests in flight.
+public struct ConnectionLimits: Sendable {
+    public var idleTimeout: Duration
+    public var bodyTimeout: Duration
+    public var shutdownTimeout: Duration
+
+    public init(idleTimeout: Duration = .seconds(60), bodyTimeout: Duration = .seconds(120), shutdownTimeout: Duration = .seconds(30)) {
+        self.idleTimeout = idleTimeout
+        self.bodyTimeout = bodyTimeout
+        self.shutdownTimeout = shutdownTimeout
+    }
+}
+
+struct BodyTimedOut: Error {
+    let timeout: Duration
+}
 
 /// The HTTP front: turns Hummingbird requests into `APIRequest`s, resolves routes, renders errors
 /// and logs one line per request.
 struct MLCommonsResponder: HTTPResponder {
-    typealias Context = BasicRequestContext
+    typealias Context = ServerRequestContext
     let table: RouteTable
     let logger: Logger
+    let limits: ConnectionLimits
     /// Chunk uploads are 10 MB; other bodies are small. Larger requests get a 413.
     static let maxBodyBytes = 64 << 20
 
@@ -23,7 +43,6 @@ struct MLCommonsResponder: HTTPResponder {
         var reply: APIReply
         var pretty = false
         do {
-            var request = request
             let query = Self.queryParameters(request.uri)
             pretty = query["pretty"].map { $0.isEmpty || $0 == "true" } ?? false
             switch table.resolve(method: method, path: path) {
@@ -32,18 +51,27 @@ struct MLCommonsResponder: HTTPResponder {
             case .wrongMethod(let allowed):
                 reply = ErrorReplies.wrongMethod(method: method, uri: request.uri.string, allowed: allowed)
             case .found(let route, let parameters):
-                let body: ByteBuffer
-                do {
-                    body = try await request.collectBody(upTo: Self.maxBodyBytes)
-                } catch {
-                    throw MLError(status: 413, type: "content_too_long_exception", reason: "request body is larger than \(Self.maxBodyBytes) bytes")
-                }
+                let body = try await Self.collectBody(request, timeout: limits.bodyTimeout)
                 var headers: [String: String] = [:]
                 for field in request.headers { headers[field.name.canonicalName] = field.value }
+                if body.readableBytes > 0, !ContentTypeRule.isAccepted(request.headers[.contentType], path: path) {
+                    reply = ErrorReplies.unsupportedContentType(request.headers[.contentType])
+                    break
+                }
                 let apiRequest = APIRequest(method: method, path: path, parameters: parameters, query: query,
                                             body: Array(body.readableBytesView), headers: headers)
-                reply = try await route.handler(apiRequest)
+                // A client that hangs up cancels its request: queued work for it is dropped, not computed.
+                if let watcher = await context.hangupWatcher() {
+                    reply = try await watcher.cancellingOnHangup { try await route.handler(apiRequest) }
+                } else {
+                    reply = try await route.handler(apiRequest)
+                }
             }
+        } catch let timedOut as BodyTimedOut {
+            reply = ErrorReplies.body(status: 408, type: "timeout_exception", reason: "the request body did not arrive within \(timedOut.timeout)")
+            reply.headers.append(("Connection", "close"))
+        } catch is CancellationError {
+            reply = ErrorReplies.body(status: 499, type: "task_cancelled_exception", reason: "the client closed the connection before the answer was ready")
         } catch {
             reply = ErrorReplies.reply(for: error)
             if reply.status >= 500 { logger.error("\(method) \(path) failed: \(error)") }
@@ -52,6 +80,32 @@ struct MLCommonsResponder: HTTPResponder {
         let millis = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         logger.info("\(method) \(path) \(reply.status) \(String(format: "%.1f", millis))ms")
         return Self.response(reply, pretty: pretty, head: method == "HEAD")
+    }
+
+    /// The whole body, at most `maxBodyBytes` (413) within `timeout` (408): a client trickling its
+    /// body cannot hold a connection and its buffer for ever.
+    static func collectBody(_ request: Request, timeout: Duration) async throws -> ByteBuffer {
+        try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask {
+                var request = request
+                do {
+                    return try await request.collectBody(upTo: maxBodyBytes)
+                } catch is CancellationError {
+                    throw CancellationError()
+                } catch {
+                    throw MLError(status: 413, type: "content_too_long_exception", reason: "request body is larger than \(maxBodyBytes) bytes")
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let body = first else {
+                throw BodyTimedOut(timeout: timeout)
+            }
+            return body
+        }
     }
 
     static func queryParameters(_ uri: URI) -> [String: String] {
@@ -78,14 +132,20 @@ struct MLCommonsResponder: HTTPResponder {
     }
 }
 
-/// Runs the server until it is told to stop (SIGINT / SIGTERM).
+/// Runs the server until it is told to stop (SIGINT / SIGTERM): on a stop it answers the requests in
+/// flight in full (up to `limits.shutdownTimeout`), then closes connections, then returns.
 public enum MLCommonsHTTPServer {
     /// - Parameter onListening: called with the bound port (useful with port 0).
-    public static func run(commons: MLCommons, host: String, port: Int, logger: Logger,
+    public static func run(commons: MLCommons, host: String, port: Int, limits: ConnectionLimits = ConnectionLimits(), logger: Logger,
                            onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let table = MLCommonsRoutes(commons: commons).table()
+        let owed = OwedAnswers()
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [HangupWatcher(owed: owed)], idleTimeout: .init(limits.idleTimeout),
+                                               httpDecoderConfiguration: .init(maxHeaderFieldSize: 32 << 10, maxHeaderListSize: 64 << 10,
+                                                                               maxHeaderFieldCount: 200))
         let app = Application(
-            responder: MLCommonsResponder(table: table, logger: logger),
+            responder: MLCommonsResponder(table: table, logger: logger, limits: limits),
+            server: .http1(configuration: http1),
             configuration: .init(address: .hostname(host, port: port), serverName: "mlcommons"),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
@@ -93,6 +153,15 @@ public enum MLCommonsHTTPServer {
                 onListening(bound)
             },
             logger: logger)
-        try await app.runService()
+        // Services stop in reverse order: the drain first, then the server.
+        var configuration = ServiceGroupConfiguration(
+            services: [.init(service: app),
+                       .init(service: RequestDrain(owed: owed, timeout: limits.shutdownTimeout, logger: logger),
+                             successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // A connection stalled inside a request would hold the server's own graceful close: bound it.
+        configuration.maximumGracefulShutdownDuration = limits.shutdownTimeout + .seconds(5)
+        configuration.maximumCancellationDuration = .seconds(5)
+        try await ServiceGroup(configuration: configuration).run()
     }
 }

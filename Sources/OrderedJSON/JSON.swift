@@ -10,9 +10,14 @@ public enum JSON: Sendable, Equatable {
     case object(JSONObject)
 }
 
-/// An insertion-ordered JSON object. Documents are small, so lookups scan linearly.
+/// An insertion-ordered JSON object. Small objects (most documents) are scanned linearly; from
+/// `indexedCount` entries on, a key → position table keeps lookups and inserts O(1), so building an
+/// object key by key from a client's input stays linear however many keys it sends.
 public struct JSONObject: Sendable, Equatable, Sequence {
     public private(set) var entries: [(key: String, value: JSON)]
+    /// Positions of the keys in `entries`; empty below `indexedCount` entries.
+    private var positions: [String: Int] = [:]
+    static let indexedCount = 16
 
     public init(_ entries: [(key: String, value: JSON)] = []) {
         self.entries = []
@@ -20,27 +25,44 @@ public struct JSONObject: Sendable, Equatable, Sequence {
     }
 
     /// Entries whose keys are known to be distinct (the parser checks), taken as they are.
-    init(uniqueEntries: [(key: String, value: JSON)]) { entries = uniqueEntries }
+    init(uniqueEntries: [(key: String, value: JSON)]) {
+        entries = uniqueEntries
+        reindex()
+    }
 
     public var keys: [String] { entries.map(\.key) }
     public var isEmpty: Bool { entries.isEmpty }
     public var count: Int { entries.count }
 
+    private func position(of key: String) -> Int? {
+        entries.count < Self.indexedCount ? entries.firstIndex(where: { $0.key == key }) : positions[key]
+    }
+
+    private mutating func reindex() {
+        positions = [:]
+        guard entries.count >= Self.indexedCount else { return }
+        positions.reserveCapacity(entries.count)
+        for (offset, entry) in entries.enumerated() { positions[entry.key] = offset }
+    }
+
     public subscript(key: String) -> JSON? {
-        get { entries.first(where: { $0.key == key })?.value }
+        get { position(of: key).map { entries[$0].value } }
         set {
-            if let index = entries.firstIndex(where: { $0.key == key }) {
-                if let newValue { entries[index].value = newValue } else { entries.remove(at: index) }
+            if let index = position(of: key) {
+                if let newValue { entries[index].value = newValue } else { entries.remove(at: index); reindex() }
             } else if let newValue {
                 entries.append((key, newValue))
+                if entries.count == Self.indexedCount { reindex() } else if entries.count > Self.indexedCount { positions[key] = entries.count - 1 }
             }
         }
     }
 
     @discardableResult
     public mutating func removeValue(forKey key: String) -> JSON? {
-        guard let index = entries.firstIndex(where: { $0.key == key }) else { return nil }
-        return entries.remove(at: index).value
+        guard let index = position(of: key) else { return nil }
+        let removed = entries.remove(at: index).value
+        reindex()
+        return removed
     }
 
     public func makeIterator() -> IndexingIterator<[(key: String, value: JSON)]> { entries.makeIterator() }

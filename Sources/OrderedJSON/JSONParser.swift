@@ -177,7 +177,9 @@ struct JSONParser {
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         if isInteger, let value = Int64(text) { return .int(value) }
-        guard let value = Double(text) else { throw error("Invalid numeric value: \(text)") }
+        guard let value = Double(text) else { throw error("Invalid numeric value: \(text.prefix(64))") }
+        // 1e999 reads as infinity, which no JSON writer can give back and no conversion survives.
+        guard value.isFinite else { throw error("Numeric value (\(text.prefix(64))) out of range of double") }
         return .double(value)
     }
 

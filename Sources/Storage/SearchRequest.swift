@@ -38,9 +38,11 @@ public struct SearchRequest: Sendable {
                 throw SearchRequestError(reason: "Unknown key for a START_OBJECT in [\(key)].")
             }
         }
-        if request.from + request.size > maxResultWindow && request.size < Int.max / 4 {
+        // Both are non-negative Int64s, so their sum fits a UInt64 even where it overflows an Int.
+        let window = UInt64(request.from) + UInt64(request.size)
+        if window > UInt64(maxResultWindow) {
             throw SearchRequestError(type: "illegal_argument_exception",
-                reason: "Result window is too large, from + size must be less than or equal to: [\(maxResultWindow)] but was [\(request.from + request.size)].")
+                reason: "Result window is too large, from + size must be less than or equal to: [\(maxResultWindow)] but was [\(window)].")
         }
         return request
     }

@@ -36,6 +36,24 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env MLCOMMONS_LOG_LEVEL).")
     var logLevel: String = ProcessInfo.processInfo.environment["MLCOMMONS_LOG_LEVEL"] ?? "info"
 
+    @Option(name: .customLong("idle-timeout"), help: "Seconds a connection may stay idle, or take to send a request head (env MLCOMMONS_IDLE_TIMEOUT).")
+    var idleTimeout: Int = Int(ProcessInfo.processInfo.environment["MLCOMMONS_IDLE_TIMEOUT"] ?? "") ?? 60
+
+    @Option(name: .customLong("body-timeout"), help: "Seconds a client may take to send a request body (env MLCOMMONS_BODY_TIMEOUT).")
+    var bodyTimeout: Int = Int(ProcessInfo.processInfo.environment["MLCOMMONS_BODY_TIMEOUT"] ?? "") ?? 120
+
+    @Option(name: .customLong("shutdown-timeout"),
+            help: "Seconds a stop (SIGTERM) waits for requests in flight before closing connections (env MLCOMMONS_SHUTDOWN_TIMEOUT).")
+    var shutdownTimeout: Int = Int(ProcessInfo.processInfo.environment["MLCOMMONS_SHUTDOWN_TIMEOUT"] ?? "") ?? 30
+
+    func validate() throws {
+        for (name, value) in [("idle-timeout", idleTimeout), ("body-timeout", bodyTimeout), ("shutdown-timeout", shutdownTimeout)]
+        where !(1...86_400).contains(value) {
+            throw ValidationError("--\(name) must be between 1 and 86400 seconds, got \(value)")
+        }
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, got \(port)") }
+    }
+
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
@@ -54,7 +72,9 @@ struct Serve: AsyncParsableCommand {
                                    artifactsBaseURL: artifactsURL ?? ProcessInfo.processInfo.environment["MLCOMMONS_ARTIFACTS_URL"]), logger: logger)
         let portFile = directory.appendingPathComponent("http.port")
         do {
-            try await MLCommonsHTTPServer.run(commons: commons, host: host, port: port, logger: logger) { bound in
+            let limits = ConnectionLimits(idleTimeout: .seconds(idleTimeout), bodyTimeout: .seconds(bodyTimeout),
+                                          shutdownTimeout: .seconds(shutdownTimeout))
+            try await MLCommonsHTTPServer.run(commons: commons, host: host, port: port, limits: limits, logger: logger) { bound in
                 try? String(bound).write(to: portFile, atomically: true, encoding: .utf8)
             }
         } catch {

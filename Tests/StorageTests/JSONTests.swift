@@ -13,6 +13,37 @@ import Testing
         #expect(value.serialized.hasPrefix(#"{"z":1,"a":[true,false,null],"#))
     }
 
+    @Test func numbersPastDoubleAreRefused() throws {
+        for text in ["1e999", "-1e999", "[1e400]", #"{"a": 123456789e999999}"#] {
+            #expect(throws: JSONParseError.self, "\(text)") { try JSON.parse(text) }
+        }
+        #expect(try JSON.parse("1e308") == .double(1e308))
+        #expect(try JSON.parse("9223372036854775808").intValue == nil)  // past Int64: a double, no integer view
+    }
+
+    @Test func largeObjectsKeepOrderAndLookUpByKey() throws {
+        // Built key by key (as services build documents from a client's input): linear, not quadratic.
+        var object = JSONObject()
+        for i in 0..<200_000 { object["k\(i)"] = .int(Int64(i)) }
+        object["k5"] = .int(-5)
+        #expect(object.count == 200_000)
+        #expect(object["k5"] == .int(-5))
+        #expect(object["k199999"] == .int(199_999))
+        #expect(object.keys.prefix(3) == ["k0", "k1", "k2"])
+        object.removeValue(forKey: "k0")
+        #expect(object["k0"] == nil && object["k1"] == .int(1) && object["k199999"] == .int(199_999))
+        object["k0"] = .int(0)
+        #expect(object.keys.last == "k0")
+        // Shrinking back below the indexed size keeps lookups right.
+        var small = JSONObject((0..<20).map { (key: "s\($0)", value: JSON.int(Int64($0))) })
+        for i in 0..<10 { small.removeValue(forKey: "s\(i)") }
+        #expect(small.count == 10 && small["s15"] == .int(15) && small["s3"] == nil)
+        small["s3"] = .int(3)
+        #expect(small.keys.last == "s3" && small["s3"] == .int(3))
+        let parsed = try JSON.parse(JSON.object(object).serialized)
+        #expect(parsed.objectValue?["k100000"] == .int(100_000))
+    }
+
     @Test func surrogatePairsAndEscapes() throws {
         #expect(try JSON.parse(#""\ud83d\ude00 \/""#) == .string("😀 /"))
         #expect(JSON.string("\u{1F600}\t").serialized == "\"😀\\t\"")

@@ -49,7 +49,7 @@ struct Deployment: Sendable {
             source["deploy_to_all_nodes"] = true
         }
         let job = self
-        Task { await job.run(modelID: modelID, taskID: taskID) }
+        context.jobs.start { await job.run(modelID: modelID, taskID: taskID) }
         return taskID
     }
 

@@ -13,8 +13,10 @@ enum MemoryBudget {
     /// A model's float32 weights take about as much memory as its artifact, plus working buffers.
     static func check(modelID: String, artifactBytes: Int64, deployedBytes: Int64, settings: EffectiveSettings) throws {
         let budget = budget(settings)
-        let needed = artifactBytes + (32 << 20)
-        guard deployedBytes + needed <= budget else {
+        // The artifact size comes from the model document (a client's `model_content_size_in_bytes`):
+        // clamp before adding so no stored value can overflow.
+        let needed = min(max(artifactBytes, 0), Int64(1) << 50) + (32 << 20)
+        guard min(max(deployedBytes, 0), Int64(1) << 50) + needed <= budget else {
             func megabytes(_ bytes: Int64) -> String { "\(bytes >> 20) MB" }
             throw MLError(status: 429, type: "m_l_limit_exceeded_exception",
                           reason: "Deploying model \(modelID) needs about \(megabytes(needed)), but the models deployed on this node already hold \(megabytes(deployedBytes)) of the \(megabytes(budget)) memory budget (plugins.ml_commons.\(MLSettings.maxModelMemoryBytes)); undeploy a model or raise the budget")

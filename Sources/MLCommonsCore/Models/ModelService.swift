@@ -101,7 +101,7 @@ struct ModelService: Sendable {
         guard let object = value.objectValue else { throw MLError.parse("rate_limiter must be an object") }
         var result = JSONObject()
         if let limit = object["limit"] {
-            guard let number = limit.doubleValue, number > 0 else { throw MLError.parse("Limit field must be a positive number.") }
+            guard let number = limit.doubleValue, number > 0, number.isFinite else { throw MLError.parse("Limit field must be a positive number.") }
             result["limit"] = .string(limit.scalarText ?? String(number))
         }
         if let unit = object["unit"] {

@@ -20,6 +20,8 @@ struct RegisterModelInput: Sendable {
     var groupAccessRequest: JSONObject
     var groupAccess = GroupAccess.everyone
 
+    /// 10,000 chunks of 10 MB: the most a chunked upload can hold.
+    static let maxModelContentBytes = Int64(10_000) * Int64(ModelRegistration.chunkSize)
     static let passthroughFields = ["is_enabled", "rate_limiter", "deploy_setting", "guardrails", "interface"]
 
     /// Parses and checks the fields every register variant needs.
@@ -49,6 +51,9 @@ struct RegisterModelInput: Sendable {
             sizeInBytes: object["model_content_size_in_bytes"]?.intValue,
             passthrough: JSONObject(passthroughFields.compactMap { key in object[key].map { (key: key, value: $0) } }),
             groupAccessRequest: JSONObject(GroupAccess.fields.compactMap { key in object[key].map { (key: key, value: $0) } }))
+        if let size = input.sizeInBytes, !(0...maxModelContentBytes).contains(size) {
+            throw MLError.illegalArgument("model_content_size_in_bytes must be between 0 and \(maxModelContentBytes), got [\(size)]")
+        }
         if let id = input.customModelID { try Identifiers.validateCustomID(id, label: "model_id") }
         input.groupAccess = try GroupAccess.forNewGroup(input.groupAccessRequest, controlEnabled: settings.bool(MLSettings.modelAccessControl))
         if let config = object["model_config"], !config.isNull {

@@ -33,9 +33,16 @@ public final class ModelBatcher<Output: Sendable>: Sendable {
     deinit { queue.stop() }
 
     /// The outputs of `sequences`, computed in a batch with other requests.
+    /// A request cancelled while it waits (its client hung up) leaves the queue without being computed.
     func run(_ sequences: [TokenSequence], limits: BatchLimits) async throws -> [Output] {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.submit(BatchQueue.Request(sequences: sequences, continuation: continuation), limits: limits)
+        try Task.checkCancellation()
+        let cancelled = CancellationFlag()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                queue.submit(BatchQueue.Request(sequences: sequences, continuation: continuation, cancelled: cancelled), limits: limits)
+            }
+        } onCancel: {
+            cancelled.set()
         }
     }
 }
@@ -46,6 +53,7 @@ private final class BatchQueue<Output: Sendable>: Sendable {
     struct Request: Sendable {
         let sequences: [TokenSequence]
         let continuation: CheckedContinuation<[Output], any Error>
+        let cancelled: CancellationFlag
         var tokens: Int { sequences.reduce(0) { $0 + $1.ids.count } }
     }
 
@@ -98,20 +106,23 @@ private final class BatchQueue<Output: Sendable>: Sendable {
         while true {
             signal.wait()
             gatherStragglers(expecting: clients)
-            let (batch, limits, stopped) = state.withLock { state -> ([Request], BatchLimits, Bool) in
+            let (batch, dropped, limits, stopped) = state.withLock { state -> ([Request], [Request], BatchLimits, Bool) in
                 clients = max(state.peakInFlight, 1)
                 state.peakInFlight = state.inFlight
-                var taken: [Request] = [], tokens = 0
+                var taken: [Request] = [], dropped: [Request] = [], tokens = 0
                 while let next = state.waiting.first, taken.isEmpty || tokens + next.tokens <= state.limits.tokenBudget {
+                    state.waiting.removeFirst()
+                    if next.cancelled.isSet { dropped.append(next); continue }
                     taken.append(next)
                     tokens += next.tokens
-                    state.waiting.removeFirst()
                 }
-                return (taken, state.limits, state.stopped)
+                return (taken, dropped, state.limits, state.stopped)
             }
             if stopped { return }
             // One signal per request: the ones taken along with the first are consumed here.
-            for _ in 1..<max(batch.count, 1) { signal.wait() }
+            for _ in 1..<max(batch.count + dropped.count, 1) { signal.wait() }
+            answered(dropped.count)
+            for request in dropped { request.continuation.resume(throwing: CancellationError()) }
             run(batch, parallelism: Parallelism(threads: limits.threads))
         }
     }
@@ -151,4 +162,11 @@ private final class BatchQueue<Output: Sendable>: Sendable {
             }
         }
     }
+}
+
+/// Set when the task waiting for a queued request is cancelled.
+final class CancellationFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }

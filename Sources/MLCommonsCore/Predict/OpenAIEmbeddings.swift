@@ -20,6 +20,8 @@ struct OpenAIEmbeddings: Sendable {
             throw MLError.illegalArgument("input must be a string or an array of strings (token arrays are not supported)")
         default: throw MLError.illegalArgument("input must be a non-empty string or array of strings")
         }
+        let settings = try await context.settings.current()
+        try InputLimits(settings).check(texts: texts, field: "input")
         let format = body["encoding_format"]?.stringValue ?? "float"
         guard format == "float" || format == "base64" else { throw MLError.illegalArgument("encoding_format must be float or base64") }
         let model = try await resolve(name)

@@ -38,6 +38,8 @@ struct PredictionService: Sendable {
             return reply
         } catch let error as MLError {
             throw error
+        } catch let error as CancellationError {
+            throw error
         } catch {
             var failure = MLError(status: 500, type: "m_l_exception", reason: "Failed to inference \(function) model: \(modelID)")
             failure.extra["caused_by"] = ["type": "exception", "reason": .string("\(error)")]
@@ -47,37 +49,43 @@ struct PredictionService: Sendable {
 
     private func run(_ loaded: any LoadedModel, _ model: any NativeModel, function: String, body: JSONObject, document: StoredDocument,
                      settings: EffectiveSettings) async throws -> [[ModelTensor]] {
+        let limits = InputLimits(settings)
+        try Task.checkCancellation()  // the client hung up while the request waited
         switch model {
         case let embedder as TextEmbedder:
-            let output = try TextEmbeddingOutput(body: body, document: document)
+            let output = try TextEmbeddingOutput(body: body, document: document, limits: limits)
             let sequences = embedder.tokenize(output.texts.map { (output.prefix ?? "") + $0 })
             let encoded: [TextEmbedder.Detailed]
             if let batcher = loaded.embeddingBatcher {
+                context.logger.debug("model \(document.id): \(sequences.count) texts queued for a batch")
                 encoded = try await batcher.run(sequences, limits: Self.batchLimits(settings))
             } else {
                 encoded = try embedder.encodeDetailed(sequences)
             }
             return output.tensors(encoded, hiddenSize: embedder.encoder.config.hiddenSize)
         case let sparse as SparseEncoder:
-            let (texts, format) = try Self.sparseInput(body)
-            let limits = Self.batchLimits(settings)
-            let terms = try await loaded.sparseBatcher?.run(sparse.tokenize(texts), limits: limits)
-                ?? sparse.encode(texts, parallelism: Parallelism(threads: limits.threads), batchTokens: limits.tokenBudget)
+            let (texts, format) = try Self.sparseInput(body, limits: limits)
+            let batching = Self.batchLimits(settings)
+            let terms = try await loaded.sparseBatcher?.run(sparse.tokenize(texts), limits: batching)
+                ?? sparse.encode(texts, parallelism: Parallelism(threads: batching.threads), batchTokens: batching.tokenBudget)
             return terms.map { [Self.sparseTensor($0, name: "output", format: format)] }
         case let tokenizer as SparseTokenizer:
-            let (texts, format) = try Self.sparseInput(body)
+            let (texts, format) = try Self.sparseInput(body, limits: limits)
             return tokenizer.encode(texts).map { [Self.sparseTensor($0, name: nil, format: format)] }
         case let crossEncoder as CrossEncoder:
             guard let query = body["query_text"]?.stringValue, !query.isEmpty else { throw MLError.illegalArgument("No query text was provided") }
-            let documents = try Self.texts(body, missing: "No text documents were provided")
-            let limits = Self.batchLimits(settings)
-            return try crossEncoder.score(query: query, documents: documents, parallelism: Parallelism(threads: limits.threads),
-                                          batchTokens: limits.tokenBudget).map { logits in
+            try limits.check(text: query, field: "query_text")
+            let documents = try Self.texts(body, limits: limits, missing: "No text documents were provided")
+            let batching = Self.batchLimits(settings)
+            return try crossEncoder.score(query: query, documents: documents, parallelism: Parallelism(threads: batching.threads),
+                                          batchTokens: batching.tokenBudget).map { logits in
                 [ModelTensor.float32Tensor("similarity", shape: [logits.count], values: logits, withBytes: true)]
             }
         case let answerer as QuestionAnswerer:
             guard let question = body["question"]?.stringValue, !question.isEmpty else { throw MLError.illegalArgument("Question is not provided") }
             guard let contextText = body["context"]?.stringValue, !contextText.isEmpty else { throw MLError.illegalArgument("Context is not provided") }
+            try limits.check(text: question, field: "question")
+            try limits.check(text: contextText, field: "context")
             return [[ModelTensor(result: try answerer.answer(question: question, context: contextText).text)]]
         default:
             throw MLError.illegalArgument("Model of function \(function) cannot be predicted by this server yet")
@@ -97,21 +105,23 @@ struct PredictionService: Sendable {
         return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
     }
 
-    /// `text_docs`: a non-empty list of strings.
-    static func texts(_ body: JSONObject, missing: String = "Empty text docs") throws -> [String] {
+    /// `text_docs`: a non-empty list of strings, within the request limits.
+    static func texts(_ body: JSONObject, limits: InputLimits, missing: String = "Empty text docs") throws -> [String] {
         guard let docs = body["text_docs"]?.arrayValue, !docs.isEmpty else { throw MLError.illegalArgument(missing) }
+        try limits.check(count: docs.count, field: "text_docs")
         return try docs.map { doc in
             guard let text = doc.stringValue else { throw MLError.illegalArgument("text_docs must hold strings, found \(doc.serialized)") }
+            try limits.check(text: text, field: "text_docs")
             return text
         }
     }
 
-    static func sparseInput(_ body: JSONObject) throws -> ([String], String) {
+    static func sparseInput(_ body: JSONObject, limits: InputLimits) throws -> ([String], String) {
         let format = body["parameters"]?["sparse_embedding_format"]?.stringValue?.uppercased() ?? "WORD"
         guard format == "WORD" || format == "TOKEN_ID" else {
             throw MLError.illegalArgument("Wrong sparse_embedding_format \(format.lowercased()): expected word or token_id")
         }
-        return (try texts(body), format)
+        return (try texts(body, limits: limits), format)
     }
 
     static func sparseTensor(_ terms: [SparseTerm], name: String?, format: String) -> ModelTensor {
@@ -135,7 +145,7 @@ struct TextEmbeddingOutput {
     let batchDimension: Bool
     let prefix: String?
 
-    init(body: JSONObject, document: StoredDocument) throws {
+    init(body: JSONObject, document: StoredDocument, limits: InputLimits) throws {
         let filter = body["result_filter"]?.objectValue ?? body
         returnNumber = filter["return_number"]?.boolValue ?? true
         returnBytes = filter["return_bytes"]?.boolValue ?? false
@@ -147,7 +157,7 @@ struct TextEmbeddingOutput {
         sentenceTransformersTrace = format == "TORCH_SCRIPT" && framework == "SENTENCE_TRANSFORMERS"
         batchDimension = format == "TORCH_SCRIPT" ? framework != "SENTENCE_TRANSFORMERS" : config?["pooling_mode"]?.stringValue == "MAX"
         prefix = try Self.prefix(body["parameters"], config: config)
-        texts = try PredictionService.texts(body)
+        texts = try PredictionService.texts(body, limits: limits)
     }
 
     /// The asymmetric-model prefix for `parameters.content_type` (§5.4).

@@ -38,7 +38,7 @@ struct ModelRegistration: Sendable {
             throw error
         }
         let job = self
-        Task {
+        context.jobs.start {
             await job.run(input, taskID: taskID, deploy: deploy, settings: settings)
             await job.running.end()
         }

@@ -24,6 +24,10 @@ public struct ClusterSettings: Sendable {
     public func update(_ body: JSON) async throws -> JSON {
         guard let object = body.objectValue else { throw MLError.parse("request body is required") }
         var changes: [(scope: String, values: [(String, JSON?)])] = []
+        let flattened = object.reduce(0) { $0 + Self.flatten($1.value.objectValue ?? [:]).count }
+        guard flattened <= CoreSettings.maxSettingsPerRequest else {
+            throw MLError.illegalArgument("a cluster settings update may change at most \(CoreSettings.maxSettingsPerRequest) settings, got \(flattened)")
+        }
         for (scope, value) in object {
             guard scope == "persistent" || scope == "transient" else {
                 throw MLError.illegalArgument("request [/_cluster/settings] contains unrecognized parameter: [\(scope)]")
@@ -34,6 +38,15 @@ public struct ClusterSettings: Sendable {
                 values.append((key, raw.isNull ? JSON?.none : try Self.validate(key: key, value: raw, scope: scope)))
             }
             changes.append((scope, values))
+        }
+        // Checked for every scope before any is written, so a refused update changes nothing.
+        for change in changes {
+            var keys = Set(try await store.get(index: Indices.clusterSettings, id: change.scope)?.source.keys ?? [])
+            for (key, value) in change.values { if value == nil { keys.remove(key) } else { keys.insert(key) } }
+            let outside = keys.filter { !$0.hasPrefix(MLSettings.prefix) }.count
+            guard outside <= CoreSettings.maxStoredCoreSettings else {
+                throw MLError.illegalArgument("too many \(change.scope) settings: at most \(CoreSettings.maxStoredCoreSettings) may be set outside plugins.ml_commons")
+            }
         }
         var response: JSONObject = ["acknowledged": true, "persistent": [:], "transient": [:]]
         for change in changes {
@@ -78,12 +91,17 @@ public struct ClusterSettings: Sendable {
         }
     }
 
+    /// Ours and ML Commons' settings are validated by their definitions; a few OpenSearch core
+    /// settings that set-up scripts commonly send are kept as given (they have no effect here);
+    /// anything else is refused as OpenSearch refuses an unknown setting.
     static func validate(key: String, value: JSON, scope: String) throws -> JSON {
-        guard key.hasPrefix(MLSettings.prefix) else { return value }  // other namespaces are kept as given
-        guard let definition = MLSettings.byKey[String(key.dropFirst(MLSettings.prefix.count))] else {
+        if key.hasPrefix(MLSettings.prefix), let definition = MLSettings.byKey[String(key.dropFirst(MLSettings.prefix.count))] {
+            return try definition.validate(value)
+        }
+        guard CoreSettings.isAccepted(key) else {
             throw MLError.illegalArgument("\(scope) setting [\(key)], not recognized")
         }
-        return try definition.validate(value)
+        return try CoreSettings.validate(key: key, value: value)
     }
 
     /// `{"plugins": {"ml_commons": {"a": 1}}}` → `["plugins.ml_commons.a": 1]`.

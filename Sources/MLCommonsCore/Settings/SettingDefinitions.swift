@@ -54,8 +54,12 @@ enum ByteSize {
         let lower = text.lowercased().trimmingCharacters(in: .whitespaces)
         let units: [(String, Int64)] = [("pb", 1 << 50), ("tb", 1 << 40), ("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("b", 1)]
         for (suffix, factor) in units where lower.hasSuffix(suffix) {
-            guard let number = Double(lower.dropLast(suffix.count)) else { return nil }
-            return Int64(number * Double(factor))
+            // Finite, non-negative and below 2^63 bytes, or the conversion to Int64 would trap.
+            guard let number = Double(lower.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)),
+                  number.isFinite, number >= 0 else { return nil }
+            let bytes = number * Double(factor)
+            guard bytes < 9.2e18 else { return nil }
+            return Int64(bytes)
         }
         return lower == "0" || lower == "-1" ? Int64(lower) : nil
     }
@@ -89,6 +93,8 @@ public enum MLSettings {
     public static let inferenceThreads = "native.inference_threads"
     public static let batchTokenBudget = "native.batch_token_budget"
     public static let maxQueuedRequests = "native.max_queued_requests"
+    public static let maxTextDocsPerRequest = "native.max_text_docs_per_request"
+    public static let maxTextLength = "native.max_text_length"
     // Remote models (connectors, controllers).
     public static let trustedConnectorEndpoints = "trusted_connector_endpoints_regex"
     public static let trustedConnectorPrivateEndpoints = "trusted_connector_private_endpoints_regex"
@@ -150,6 +156,9 @@ public enum MLSettings {
         .init(key: inferenceThreads, kind: .int(0...1024), defaultValue: 0),
         .init(key: batchTokenBudget, kind: .int(16...1_048_576), defaultValue: .int(Int64(TextEmbedder.defaultBatchTokens))),
         .init(key: maxQueuedRequests, kind: .int(1...1_000_000), defaultValue: 1024),
+        // Ours: the texts one predict request may send to a local model, and their length (characters).
+        .init(key: maxTextDocsPerRequest, kind: .int(1...100_000), defaultValue: 1_000),
+        .init(key: maxTextLength, kind: .int(1...(64 << 20)), defaultValue: 100_000),
     ]
 
     static let byKey: [String: SettingDefinition] = Dictionary(definitions.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })

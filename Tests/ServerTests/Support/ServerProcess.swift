@@ -10,7 +10,11 @@ final class ServerProcess: @unchecked Sendable {
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    init(dataDir: URL? = nil, artifactsURL: String? = nil) {
+    /// More `serve` options (timeouts, …).
+    let extraArguments: [String]
+
+    init(dataDir: URL? = nil, artifactsURL: String? = nil, extraArguments: [String] = []) {
+        self.extraArguments = extraArguments
         self.dataDir = dataDir ?? FileManager.default.temporaryDirectory.appendingPathComponent("mlcommons-test-\(UUID().uuidString)")
         self.artifactsURL = artifactsURL
         self.logFile = self.dataDir.deletingLastPathComponent().appendingPathComponent("\(self.dataDir.lastPathComponent).log")
@@ -36,6 +40,7 @@ final class ServerProcess: @unchecked Sendable {
         process.executableURL = Self.binary
         var arguments = ["serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir.path]
         if let artifactsURL { arguments += ["--artifacts-url", artifactsURL] }
+        arguments += extraArguments
         process.arguments = arguments
         process.standardOutput = logHandle
         process.standardError = logHandle
@@ -64,6 +69,18 @@ final class ServerProcess: @unchecked Sendable {
     func restart(crash: Bool = false) async throws {
         await stop(crash: crash)
         try await start()
+    }
+
+    var isRunning: Bool { process?.isRunning ?? false }
+    var processID: Int32 { process?.processIdentifier ?? 0 }
+
+    /// Sends SIGTERM and waits up to `timeout` for the exit; true if it exited.
+    func terminate(waitingUpTo timeout: Duration) async -> Bool {
+        guard let process, process.isRunning else { return true }
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        return !process.isRunning
     }
 
     func log() -> String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }

@@ -121,13 +121,23 @@ struct ModelService: Sendable {
             }
             throw MLError.status(404, "Failed to find model")
         }
-        let loadedHere = await deployment.isDeployed(id)
-        if context.models.state(of: document)?.blocksDelete == true || loadedHere {
-            throw MLError.illegalArgument("Model cannot be deleted in deploying or deployed state. Try undeploy model first then delete")
+        var current = document
+        var deleted: StoredDocument?
+        for attempt in 0..<10 {
+            let loadedHere = await deployment.isDeployed(id)
+            if context.models.state(of: current)?.blocksDelete == true || loadedHere {
+                throw MLError.illegalArgument("Model cannot be deleted in deploying or deployed state. Try undeploy model first then delete")
+            }
+            do {
+                // Conditional on the model as checked: a deploy that started meanwhile makes it check again.
+                deleted = try await context.models.deleteWithChunks(id, condition: .ifMatch(seqNo: current.seqNo, primaryTerm: current.primaryTerm))
+                break
+            } catch StoreError.versionConflict where attempt < 9 {
+                guard let again = try await context.models.meta(id) else { return .notFound(index: Indices.model, id: id) }
+                current = again
+            }
         }
-        guard let deleted = try await context.models.deleteWithChunks(id) else {
-            return .notFound(index: Indices.model, id: id)
-        }
+        guard let deleted else { return .notFound(index: Indices.model, id: id) }
         try? FileManager.default.removeItem(at: context.artifactDir(for: id))
         return WriteResult(index: Indices.model, id: id, version: deleted.version, seqNo: deleted.seqNo,
                            primaryTerm: deleted.primaryTerm, outcome: .deleted)

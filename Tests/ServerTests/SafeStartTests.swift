@@ -135,4 +135,38 @@ import Testing
             #expect(server.log().components(separatedBy: "is damaged").count == 3)
         }
     }
+
+    /// A file-size limit (`prlimit --fsize`) stands for a full disk: writes fail with EFBIG.
+    @Test func aWriteThatDoesNotFitAnswers507AndLeavesTheStoreIntact() async throws {
+        let prlimit = "/usr/bin/prlimit"
+        guard FileManager.default.isExecutableFile(atPath: prlimit) else { return }
+        try await withServer { client, server, _ in
+            try await client.setPersistent(["plugins.ml_commons.allow_registering_model_via_local_file": true])
+            let created = try await client.expect(200, "POST", "/_plugins/_ml/models/_register_meta", [
+                "name": "too-big", "model_format": "TORCH_SCRIPT", "model_content_hash_value": "ab", "total_chunks": 2,
+                "model_config": Fixtures.miniLMConfig,
+            ])
+            let id = try #require(created["model_id"]?.stringValue)
+            await server.stop(crash: true)
+            server.launcher = [prlimit, "--fsize=3000000"]
+            try await server.start()
+            var limited = TestClient(baseURL: server.baseURL)
+            let refused = try await limited.send("POST", "/_plugins/_ml/models/\(id)/upload_chunk/0", body: Array(Fixtures.filler(4_000_000, seed: 3)),
+                                                 contentType: "application/octet-stream")
+            #expect(refused.status == 507, "\(refused.text)")
+            #expect(try refused.json["error"]?["reason"]?.stringValue?.contains("not enough disk space") == true, "\(refused.text)")
+            #expect(server.isRunning)
+            // What fits still goes through, and nothing of the refused write is left.
+            let small = try await limited.send("POST", "/_plugins/_ml/models/\(id)/upload_chunk/0", body: [1, 2, 3],
+                                               contentType: "application/octet-stream")
+            #expect(small.status == 200, "\(small.text)")
+            await server.stop(crash: true)
+            server.launcher = []
+            try await server.start()
+            limited = TestClient(baseURL: server.baseURL)
+            #expect(try await limited.expect(200, "GET", "/_plugins/_ml/models/\(id)")["model_state"] == "REGISTERING")
+            let chunk = try await limited.expect(200, "GET", "/_plugins/_ml/models/\(id)_0?return_content=true")
+            #expect(chunk["model_content"] == "AQID")
+        }
+    }
 }

@@ -38,6 +38,9 @@ enum DataDirectory {
     /// files get 0600 through the umask, files left by an older version are fixed here.
     static func prepare(_ dataDir: URL) throws {
         umask(0o077)
+        // Over a file-size limit (RLIMIT_FSIZE) a write fails with EFBIG, answered as "not enough disk
+        // space", instead of SIGXFSZ killing the process.
+        signal(SIGXFSZ, SIG_IGN)
         try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
         chmod(dataDir.path, 0o700)
         guard let walker = FileManager.default.enumerator(at: dataDir, includingPropertiesForKeys: [.isDirectoryKey, .isSymbolicLinkKey]) else { return }

@@ -171,6 +171,29 @@ import Testing
                 invariants.sawDeleted(path: "/_plugins/_ml/model_groups/\(emptyGroup.value!)")
             }
 
+            // PUT /models/<id> moving a model to a new group: the group's version and the model, at once.
+            let mover = Box(), target = Box()
+            try await Self.killAtEveryWrite(server, invariants, name: "move model", prepare: { client in
+                func newGroup(_ prefix: String) async throws -> String {
+                    let group = try await client.expect(200, "POST", "/_plugins/_ml/model_groups/_register", ["name": .string("\(prefix)-\(UUID().uuidString)")])
+                    let id = try #require(group["model_group_id"]?.stringValue)
+                    invariants.userGroups.insert(id)
+                    return id
+                }
+                if mover.value == nil {
+                    let home = try await newGroup("home")
+                    let meta: JSON = ["name": "mover", "model_format": "TORCH_SCRIPT", "model_group_id": .string(home),
+                                      "model_content_hash_value": .string(Fixtures.sha256(zip)), "model_content_size_in_bytes": .int(Int64(zip.count)),
+                                      "total_chunks": 1, "model_config": Fixtures.miniLMConfig]
+                    mover.value = try #require(try await client.expect(200, "POST", "/_plugins/_ml/models/_register_meta", meta)["model_id"]?.stringValue)
+                }
+                if let previous = target.value { invariants.strictGroups.remove(previous) }  // the model leaves it next
+                target.value = try await newGroup("target")
+                invariants.strictGroups.insert(target.value!)
+            }) { client in
+                try await client.expect(200, "PUT", "/_plugins/_ml/models/\(mover.value!)", ["model_group_id": .string(target.value!)])
+            }
+
             // Deploy of a real (tiny) model: each restart starts from an UNDEPLOYED model.
             let deployed = Box()
             try await Self.killAtEveryWrite(server, invariants, name: "deploy", prepare: { client in

@@ -113,25 +113,4 @@ public struct ModelGroupService: Sendable {
         }
         throw MLError.generic("Failed to delete model group \(id): too many concurrent updates")
     }
-
-    /// Takes the next version of a group (`latest_version + 1`) with optimistic concurrency.
-    func takeNextVersion(of id: String) async throws -> Int64 {
-        for _ in 0..<50 {
-            guard let document = try await store.get(index: Indices.modelGroup, id: id) else {
-                throw MLError.status(404, "Model group not found")
-            }
-            var source = document.source
-            let next = (source["latest_version"]?.intValue ?? 0) + 1
-            source["latest_version"] = .int(next)
-            source["last_updated_time"] = .int(nowMillis())
-            do {
-                try await store.put(index: Indices.modelGroup, id: id, source: source,
-                                    condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm))
-                return next
-            } catch StoreError.versionConflict {
-                continue
-            }
-        }
-        throw MLError.generic("Failed to update the version of model group \(id): too many concurrent updates")
-    }
 }

@@ -6,6 +6,8 @@ import Testing
 final class StoreInvariants: @unchecked Sendable {
     /// Groups the test created itself: they may be empty and may skip versions (their models get deleted).
     var userGroups: Set<String> = []
+    /// User groups whose `latest_version` must still equal their newest model's version (0 when empty).
+    var strictGroups: Set<String> = []
     private let lock = NSLock()
     private var completedTasks: [String: String] = [:]
     private var registeredModels: Set<String> = []
@@ -86,6 +88,14 @@ final class StoreInvariants: @unchecked Sendable {
         for path in deleted {
             let status = try await client.send("GET", path).status
             if status != 404 { Issue.record("\(context): \(path) was deleted for the client but answers \(status)") }
+        }
+        for id in strictGroups {
+            guard let group = groups[id] else { continue }
+            let newest = metas.values.filter { $0["model_group_id"]?.stringValue == id }
+                .compactMap { $0["model_version"]?.stringValue.flatMap { Int64($0) } }.max() ?? 0
+            if group["latest_version"]?.intValue != newest {
+                Issue.record("\(context): group \(id) has latest_version \(group["latest_version"]?.intValue ?? -1), its newest model \(newest)")
+            }
         }
         // Every model answers GET consistently with the search.
         for id in metas.keys {

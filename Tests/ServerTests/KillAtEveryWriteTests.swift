@@ -37,7 +37,13 @@ import Testing
                 if !killed, failure != nil { killed = await server.waitForExit(timeout: .seconds(10)) != nil }
                 if !killed, let failure { throw failure }
                 await server.stop(crash: true)
-                if killed { kills += 1 }
+                if killed {
+                    kills += 1
+                    // A second crash, just after the recovery's first write: recovery must be idempotent.
+                    server.environment = ["MLCOMMONS_FAULT_KILL_AT_WRITE": "1", "MLCOMMONS_FAULT_KILL_PHASE": "after-commit"]
+                    if (try? await server.start()) != nil { _ = await server.waitForExit(timeout: .milliseconds(300)) }
+                    await server.stop(crash: true)
+                }
 
                 server.environment = [:]
                 try await server.start()

@@ -132,7 +132,8 @@ struct ModelRegistration: Sendable {
             FreedMemory.release()
             if deploy { _ = try await deployment.startDeploy(id) }
         } catch {
-            let message = (error as? MLError)?.reason ?? "\(error)"
+            let message = DiskSpace.isOutOfSpace(error) ? DiskSpace.error("store the model artifact under \(context.dataDir.path)").reason
+                : (error as? MLError)?.reason ?? "\(error)"
             logger.error("register task \(taskID) failed: \(message)")
             if let download { try? FileManager.default.removeItem(at: download.file) }
             do {

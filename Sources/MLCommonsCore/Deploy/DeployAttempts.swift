@@ -52,8 +52,10 @@ struct DeployAttempts: Sendable {
         try await store.write(running.map { write($0.modelID, taskID: $0.taskID, state: .retry, crashes: $0.crashes) })
     }
 
-    /// A failure worth retrying once resources are back (memory or disk), unlike a broken model.
-    static func isResourceShortage(_ error: any Error) -> Bool {
+    /// A failure worth retrying at the next start, unlike a broken model: memory or disk ran short
+    /// (they may be back by then), or a stop cancelled the load.
+    static func retriesAtStart(_ error: any Error) -> Bool {
+        if error is CancellationError { return true }
         if case StoreError.diskFull = error { return true }
         if let error = error as? MLError { return error.status == 429 || error.status == 507 }
         return DiskSpace.isOutOfSpace(error)

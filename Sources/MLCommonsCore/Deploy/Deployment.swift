@@ -156,11 +156,11 @@ struct Deployment: Sendable {
 
     /// Records a failed deploy in one transaction: the model DEPLOY_FAILED (unless an undeploy changed
     /// it meanwhile), the task FAILED, and the attempt record kept for a retry at the next start when
-    /// memory or disk ran short, dropped otherwise.
+    /// memory or disk ran short or a stop cancelled the load, dropped otherwise.
     private func fail(modelID: String, taskID: String, error: any Error) async {
         let message = (error as? MLError)?.reason ?? "\(error)"
         context.logger.error("deploy task \(taskID) failed for model \(modelID): \(message)")
-        let retry = DeployAttempts.isResourceShortage(error)
+        let retry = DeployAttempts.retriesAtStart(error)
         do {
             try await context.store.writeRetrying {
                 var writes: [StoreWrite] = []

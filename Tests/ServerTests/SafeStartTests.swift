@@ -81,6 +81,21 @@ import Testing
             try await server.restart()
             after = TestClient(baseURL: server.baseURL)
             _ = try await Self.waitForState(after, id, "DEPLOYED")
+
+            // A model the user undeployed while it waited for resources is not deployed again.
+            try await after.setPersistent(["plugins.ml_commons.max_model_memory_bytes": 1024])
+            try await server.restart()
+            after = TestClient(baseURL: server.baseURL)
+            _ = try await Self.waitForState(after, id, "DEPLOY_FAILED")
+            try await after.expect(200, "POST", "/_plugins/_ml/models/\(id)/_undeploy")
+            try await after.setPersistent(["plugins.ml_commons.max_model_memory_bytes": 0])
+            let deployTasks: JSON = ["bool": ["filter": [["term": ["model_id": .string(id)]], ["term": ["task_type": "DEPLOY_MODEL"]]]]]
+            let before = try await after.count("tasks", deployTasks)
+            try await server.restart()
+            after = TestClient(baseURL: server.baseURL)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await after.count("tasks", deployTasks) == before)
+            #expect(try await after.expect(200, "GET", "/_plugins/_ml/models/\(id)")["model_state"] == "UNDEPLOYED")
         }
     }
 

@@ -164,15 +164,14 @@ struct Deployment: Sendable {
         do {
             try await context.store.writeRetrying {
                 var writes: [StoreWrite] = []
-                if let document = try await context.models.meta(modelID) {
-                    if context.models.state(of: document) == .deploying {
-                        var source = document.source
-                        source["model_state"] = .string(ModelState.deployFailed.rawValue)
-                        source["current_worker_node_count"] = 0
-                        source["last_updated_time"] = .int(nowMillis())
-                        writes.append(.put(index: Indices.model, id: modelID, source: ModelDocument.ordered(source),
-                                           condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm)))
-                    }
+                // An undeploy or delete during the load wins: no DEPLOY_FAILED, no retry at start.
+                if let document = try await context.models.meta(modelID), context.models.state(of: document) == .deploying {
+                    var source = document.source
+                    source["model_state"] = .string(ModelState.deployFailed.rawValue)
+                    source["current_worker_node_count"] = 0
+                    source["last_updated_time"] = .int(nowMillis())
+                    writes.append(.put(index: Indices.model, id: modelID, source: ModelDocument.ordered(source),
+                                       condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm)))
                     if retry {
                         let crashes = try await attempts.record(modelID)?.crashes ?? 0
                         writes.append(attempts.write(modelID, taskID: taskID, state: .retry, crashes: crashes, reason: message))
@@ -256,13 +255,20 @@ struct Deployment: Sendable {
     private func unload(_ modelID: String) async throws -> String {
         let wasLoaded = await deployed.remove(modelID)
         try? FileManager.default.removeItem(at: context.artifactDir(for: modelID))
-        try await context.models.update(modelID) { source in
+        // One transaction: the model UNDEPLOYED and its deploy-attempt record gone (no redeploy at start).
+        try await context.store.writeRetrying {
+            guard let document = try await context.models.meta(modelID) else { return [] }
+            var source = document.source
             source["model_state"] = .string(ModelState.undeployed.rawValue)
             source["planning_worker_node_count"] = 0
             source["current_worker_node_count"] = 0
             source["planning_worker_nodes"] = nil
             source["deploy_to_all_nodes"] = nil
             source["last_undeployed_time"] = .int(nowMillis())
+            source["last_updated_time"] = .int(nowMillis())
+            return [.put(index: Indices.model, id: modelID, source: ModelDocument.ordered(source),
+                         condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm)),
+                    attempts.clear(modelID)]
         }
         if wasLoaded { context.logger.info("model \(modelID) undeployed") }
         return wasLoaded ? "undeployed" : "not_found"

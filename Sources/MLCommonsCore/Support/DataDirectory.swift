@@ -2,8 +2,11 @@ import Foundation
 
 /// The data dir's guards at start-up: one process at a time (an exclusive `flock` on `<data-dir>/lock`,
 /// held for the process's life), and private file modes (the dir 0700, every file in it 0600).
-final class DataDirLock: Sendable {
+final class DataDirLock: @unchecked Sendable {
     private let descriptor: Int32
+    /// Guards `released`: a second release must not close a descriptor number reused meanwhile.
+    private let guardLock = NSLock()
+    private var released = false
 
     private init(descriptor: Int32) { self.descriptor = descriptor }
 
@@ -28,8 +31,12 @@ final class DataDirLock: Sendable {
 
     /// Releases the lock (the process's exit does too, however it ends).
     func release() {
-        flock(descriptor, LOCK_UN)
-        close(descriptor)
+        guardLock.withLock {
+            guard !released else { return }
+            released = true
+            flock(descriptor, LOCK_UN)
+            close(descriptor)
+        }
     }
 }
 

@@ -117,6 +117,7 @@ public protocol DocumentStore: Sendable {
 
     /// Applies the writes in order as one transaction: all of them, or (on any error, including a failed
     /// condition) none. Conditions are checked against the state the earlier writes of the batch left.
+    /// (A PostgreSQL store: one `BEGIN … COMMIT`, conditions read with `SELECT … FOR UPDATE`.)
     @discardableResult
     func write(_ batch: [StoreWrite]) async throws -> [WriteOutcome]
 

@@ -36,6 +36,8 @@ public final class MLCommons: Sendable {
     let stats = NodeStats()
     /// Remote models, connectors, controllers and the document API (`MLCommons+Remote.swift`).
     let remote: RemoteModels
+    /// Held from open to close: no second process on the same data dir.
+    private let lock: DataDirLock
 
     public var node: NodeIdentity { context.node }
     public var store: any DocumentStore { context.store }
@@ -46,22 +48,36 @@ public final class MLCommons: Sendable {
     /// Opens the data dir (SQLite file, node id) and recovers from the last stop.
     public static func open(_ configuration: MLCommonsConfiguration, logger: Logger) async throws -> MLCommons {
         let dataDir = configuration.dataDir
-        try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
-        let store = try await SQLiteDocumentStore.open(
-            path: dataDir.appendingPathComponent("mlcommons.sqlite").path, uniqueFields: Indices.uniqueFields, logger: logger)
+        try DataDirectory.prepare(dataDir)
+        let lock = try DataDirLock.acquire(dataDir: dataDir)
+        let store: SQLiteDocumentStore
+        do {
+            store = try await SQLiteDocumentStore.open(
+                path: dataDir.appendingPathComponent("mlcommons.sqlite").path, uniqueFields: Indices.uniqueFields, logger: logger)
+        } catch {
+            lock.release()
+            throw error
+        }
         var overrides = configuration.settingOverrides
         if let url = configuration.artifactsBaseURL { overrides[MLSettings.prefix + MLSettings.artifactsBaseURL] = .string(url) }
         let node = try NodeIdentity.load(dataDir: dataDir, name: configuration.nodeName)
         let context = CoreContext(store: store, settings: ClusterSettings(store: store, startupOverrides: overrides),
                                   node: node, dataDir: dataDir, logger: logger)
-        let commons = MLCommons(context: context, engine: configuration.engine,
-                                remote: try RemoteRuntime.open(dataDir: dataDir, logger: logger))
-        try await commons.recover()
-        return commons
+        do {
+            let commons = MLCommons(context: context, engine: configuration.engine,
+                                    remote: try RemoteRuntime.open(dataDir: dataDir, logger: logger), lock: lock)
+            try await commons.recover()
+            return commons
+        } catch {
+            try? await store.close()
+            lock.release()
+            throw error
+        }
     }
 
-    init(context: CoreContext, engine: any InferenceEngine, remote runtime: RemoteRuntime) {
+    init(context: CoreContext, engine: any InferenceEngine, remote runtime: RemoteRuntime, lock: DataDirLock) {
         self.context = context
+        self.lock = lock
         let deployed = DeployedModels()
         deployment = Deployment(context: context, engine: engine, deployed: deployed)
         let latencies = LatencyMonitor()
@@ -74,24 +90,44 @@ public final class MLCommons: Sendable {
         remote = RemoteModels(context: context, deployed: deployed, runtime: runtime)
     }
 
-    /// After a stop: roll back interrupted registrations, fail interrupted tasks, redeploy models.
+    /// After a stop (clean or not), in this order; each step is idempotent, so a crash during
+    /// recovery is recovered by the next start: roll back interrupted registrations, delete orphan
+    /// chunks, fail interrupted tasks, apply the deploy-attempt rules (a crashed load's task gets the
+    /// crash as its error), redeploy models.
     private func recover() async throws {
         try? FileManager.default.removeItem(at: context.dataDir.appendingPathComponent("tmp"))
+        // Artifacts are rebuilt from the chunks at every deploy; what a stop left is stale.
+        try? FileManager.default.removeItem(at: context.dataDir.appendingPathComponent("models"))
         try await registration.rollbackInterrupted()
+        try await deleteOrphanChunks()
         let failed = try await context.tasks.failInterrupted(on: context.node.id)
         if !failed.isEmpty { context.logger.warning("marked \(failed.count) task(s) interrupted by the last stop as FAILED") }
         try await deployment.redeployAfterRestart()
         try await remote.deployment.redeployAfterRestart()
     }
 
-    /// Stops background jobs (waiting at most `jobTimeout` for them), then closes the store. A job
-    /// that did not end in time is abandoned; the next start recovers what it left.
+    /// Chunks whose model document is gone (left by versions that deleted them one write at a time).
+    private func deleteOrphanChunks() async throws {
+        let chunks = try await context.store.all(index: Indices.model, query: ModelDocument.isChunk)
+        let owners = Set(chunks.compactMap { $0.source["model_id"]?.stringValue })
+        for owner in owners where try await context.models.meta(owner) == nil {
+            let count = try await context.store.deleteByQuery(index: Indices.model, query: ModelDocument.chunks(of: owner))
+            context.logger.warning("deleted \(count) orphan chunk(s) of model \(owner), which no longer exists")
+        }
+    }
+
+    /// Stops background jobs (waiting at most `jobTimeout` for them), then closes the store and
+    /// releases the data dir. Loads still running are recorded as interrupted (retried at the next
+    /// start, not counted as crashes); a job that did not end in time is abandoned and the next start
+    /// recovers what it left.
     public func close(jobTimeout: Duration = .seconds(10)) async throws {
         if await !context.jobs.stop(timeout: jobTimeout) {
             context.logger.warning("stopping with \(context.jobs.count) register or deploy job(s) still running; the next start recovers them")
         }
         await remote.runtime.client.shutdown()
+        try? await deployment.attempts.markInterrupted()
         try await context.store.close()
+        lock.release()
     }
 
     // MARK: - Models

@@ -17,6 +17,8 @@ enum ErrorReplies {
         case StoreError.uniqueViolation(let index, let field, let value, let existing):
             return body(status: 409, type: "version_conflict_engine_exception",
                         reason: "[\(index)] \(field) [\(value)] is already used by document [\(existing)]")
+        case StoreError.diskFull(let reason):
+            return body(status: 507, type: "insufficient_storage_exception", reason: reason)
         default:
             return body(status: 500, type: "exception", reason: "\(error)")
         }

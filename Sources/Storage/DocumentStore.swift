@@ -23,15 +23,55 @@ public struct StoredDocument: Sendable, Equatable {
 public enum WriteCondition: Sendable, Equatable {
     case always
     case mustNotExist
+    case mustExist
     case ifMatch(seqNo: Int64, primaryTerm: Int64)
 }
 
-public enum StoreError: Error, Sendable, Equatable {
+/// One write of a batch (`DocumentStore.write`): every write of a batch is applied, or none.
+public enum StoreWrite: Sendable {
+    case put(index: String, id: String, source: JSONObject, attachment: [UInt8]? = nil, condition: WriteCondition = .always)
+    /// Deleting a missing document is no error unless the condition asks for the document.
+    case delete(index: String, id: String, condition: WriteCondition = .always)
+    case deleteByQuery(index: String, query: Query)
+    /// Writes nothing, but fails the batch unless the document meets the condition when the batch commits.
+    case check(index: String, id: String, condition: WriteCondition)
+}
+
+/// What each write of a batch did, in the batch's order.
+public enum WriteOutcome: Sendable {
+    case stored(StoredDocument)
+    /// The deleted document (version bumped as OpenSearch reports it), nil if there was none.
+    case deleted(StoredDocument?)
+    case deletedCount(Int)
+    case checked
+
+    public var storedDocument: StoredDocument? { if case .stored(let document) = self { document } else { nil } }
+    public var deletedDocument: StoredDocument? { if case .deleted(let document) = self { document } else { nil } }
+}
+
+public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The document exists already (for `.mustNotExist`) or changed since it was read (for `.ifMatch`).
     case versionConflict(index: String, id: String, reason: String)
     /// Another document already holds this value of a field the index keeps unique.
     case uniqueViolation(index: String, field: String, value: String, existingID: String)
+    /// A write failed for want of disk space (or of the process's file-size limit); nothing of it was applied.
+    case diskFull(String)
+    /// The store's file is damaged or is not a store; the server must not start on it.
+    case damaged(path: String, detail: String)
     case storage(String)
+
+    public var description: String {
+        switch self {
+        case .versionConflict(_, _, let reason): reason
+        case .uniqueViolation(let index, let field, let value, let existing): "[\(index)] \(field) [\(value)] is already used by document [\(existing)]"
+        case .diskFull(let reason): reason
+        case .damaged(let path, let detail):
+            "The store \(path) is damaged (\(detail)). The server will not start on it. To recover: stop every process using it, "
+                + "move the file (and its -wal and -shm files) aside, then either restore it from a backup or salvage it with "
+                + "`sqlite3 <moved file> .recover | sqlite3 \(path)`, and start again."
+        case .storage(let reason): reason
+        }
+    }
 }
 
 /// The result of a search: matching documents after sort and paging, and the total before paging.
@@ -75,6 +115,12 @@ public protocol DocumentStore: Sendable {
 
     func count(index: String, query: Query) async throws -> Int
 
+    /// Applies the writes in order as one transaction: all of them, or (on any error, including a failed
+    /// condition) none. Conditions are checked against the state the earlier writes of the batch left.
+    /// (A PostgreSQL store: one `BEGIN … COMMIT`, conditions read with `SELECT … FOR UPDATE`.)
+    @discardableResult
+    func write(_ batch: [StoreWrite]) async throws -> [WriteOutcome]
+
     /// Releases the store's connections; the store must not be used afterwards.
     func close() async throws
 }
@@ -83,6 +129,23 @@ extension DocumentStore {
     @discardableResult
     public func put(index: String, id: String, source: JSONObject, condition: WriteCondition = .always) async throws -> StoredDocument {
         try await put(index: index, id: id, source: source, attachment: nil, condition: condition)
+    }
+
+    /// Writes a batch built from fresh reads; when a condition failed because of a concurrent write,
+    /// reads and builds again (up to `attempts` times). An empty batch writes nothing.
+    @discardableResult
+    public func writeRetrying(attempts: Int = 20, retryIf shouldRetry: @Sendable (StoreError) -> Bool = { _ in true },
+                              _ build: () async throws -> [StoreWrite]) async throws -> [WriteOutcome] {
+        for attempt in 1...max(1, attempts) {
+            let batch = try await build()
+            if batch.isEmpty { return [] }
+            do {
+                return try await write(batch)
+            } catch let error as StoreError {
+                guard case .versionConflict = error, attempt < attempts, shouldRetry(error) else { throw error }
+            }
+        }
+        return []
     }
 
     /// All documents that match a query, unpaged (used for bookkeeping, not for user searches).

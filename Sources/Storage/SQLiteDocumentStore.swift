@@ -2,28 +2,58 @@ import Logging
 import OrderedJSON
 import SQLiteNIO
 
-/// The embedded document store: one SQLite file. Every write is one transaction; fields an index
-/// keeps unique are enforced by a table constraint, so two processes sharing the file stay correct.
+/// The embedded document store: one SQLite file. Every write is one transaction (a batch too); fields
+/// an index keeps unique are enforced by a table constraint, so two processes sharing the file stay correct.
 public final class SQLiteDocumentStore: DocumentStore {
     private let connection: SQLiteConnection
     private let lock = AsyncLock()
     private let uniqueFields: [String: [String]]
+    private let path: String
+    private let writes = WriteCounter()
+    private let fault = WriteFaultHook.fromEnvironment()
 
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed) the database at `path` and checks it (`PRAGMA quick_check`): a damaged
+    /// file throws `StoreError.damaged`, saying how to recover, instead of serving from it.
     /// - Parameter uniqueFields: per index, source fields whose exact values may appear only once.
     public static func open(path: String, uniqueFields: [String: [String]] = [:], logger: Logger) async throws -> SQLiteDocumentStore {
-        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-        let store = SQLiteDocumentStore(connection: connection, uniqueFields: uniqueFields)
-        try await store.migrate()
+        let connection: SQLiteConnection
+        do {
+            connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        } catch let error as SQLiteError {
+            throw StoreError.damaged(path: path, detail: "it cannot be opened: \(error.message)")
+        }
+        let store = SQLiteDocumentStore(connection: connection, uniqueFields: uniqueFields, path: path)
+        do {
+            try await store.checkIntegrity()
+            try await store.migrate()
+        } catch {
+            try? await connection.close()
+            if let error = error as? SQLiteError {
+                switch error.reason {
+                case .corrupt, .notADatabase, .format: throw StoreError.damaged(path: path, detail: error.message)
+                default: throw store.mapped(error)
+                }
+            }
+            throw error
+        }
         return store
     }
 
-    private init(connection: SQLiteConnection, uniqueFields: [String: [String]]) {
+    private init(connection: SQLiteConnection, uniqueFields: [String: [String]], path: String) {
         self.connection = connection
         self.uniqueFields = uniqueFields
+        self.path = path
     }
 
     public func close() async throws { try await connection.close() }
+
+    private func checkIntegrity() async throws {
+        let rows = try await connection.query("PRAGMA quick_check")
+        let findings = rows.compactMap { $0.columns.first?.data.string }
+        if findings != ["ok"] {
+            throw StoreError.damaged(path: path, detail: "quick_check: " + findings.prefix(5).joined(separator: "; "))
+        }
+    }
 
     private func migrate() async throws {
         for statement in [
@@ -51,18 +81,41 @@ public final class SQLiteDocumentStore: DocumentStore {
         }
     }
 
+    /// SQLite's disk-full and write errors become `StoreError.diskFull` (the transaction was rolled back).
+    private func mapped(_ error: SQLiteError) -> StoreError {
+        switch error.reason {
+        case .full:
+            return .diskFull("not enough disk space to write to the store \(path): \(error.message)")
+        case .ioError, .ioErrorFailedWrite, .ioErrorFailedSync, .ioErrorFailedTruncate:
+            return .diskFull("writing to the store \(path) failed (not enough disk space, or the file-size limit reached): \(error.message)")
+        case .corrupt, .notADatabase:
+            return .damaged(path: path, detail: error.message)
+        default:
+            return .storage("store error: \(error.message)")
+        }
+    }
+
     // MARK: - Transactions
 
     private func transaction<T: Sendable>(_ body: @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
-        try await lock.withLock {
-            _ = try await self.connection.query("BEGIN IMMEDIATE")
+        await fault.holdWritesIfDying()
+        return try await lock.withLock {
+            try self.fault.refuseWriteIfDying()
+            let number = self.writes.next()
             do {
-                let result = try await body(self.connection)
-                _ = try await self.connection.query("COMMIT")
-                return result
-            } catch {
-                _ = try? await self.connection.query("ROLLBACK")
-                throw error
+                _ = try await self.connection.query("BEGIN IMMEDIATE")
+                do {
+                    let result = try await body(self.connection)
+                    self.fault.reached(.beforeCommit, ofWrite: number)
+                    _ = try await self.connection.query("COMMIT")
+                    self.fault.reached(.afterCommit, ofWrite: number)
+                    return result
+                } catch {
+                    _ = try? await self.connection.query("ROLLBACK")
+                    throw error
+                }
+            } catch let error as SQLiteError {
+                throw self.mapped(error)
             }
         }
     }
@@ -96,39 +149,34 @@ public final class SQLiteDocumentStore: DocumentStore {
         }
     }
 
+    @discardableResult
     public func put(index: String, id: String, source: JSONObject, attachment: [UInt8]?, condition: WriteCondition) async throws -> StoredDocument {
-        let unique = uniqueFields[index] ?? []
-        return try await transaction { db in
-            let existing = try await db.query(
-                "SELECT version, seq_no, primary_term FROM documents WHERE index_name = ? AND id = ?", [.text(index), .text(id)]).first
-            try Self.check(condition, existing: existing, index: index, id: id)
-            let seqNo = try await Self.nextSeqNo(db, index: index)
-            let version = (existing?.column("version")?.integer).map { Int64($0) + 1 } ?? 1
-            try await Self.claimUniqueValues(db, index: index, id: id, fields: unique, source: source)
-            _ = try await db.query(
-                """
-                INSERT INTO documents (index_name, id, version, seq_no, primary_term, source, attachment)
-                VALUES (?, ?, ?, ?, 1, ?, ?)
-                ON CONFLICT (index_name, id) DO UPDATE SET version = excluded.version, seq_no = excluded.seq_no,
-                    source = excluded.source, attachment = excluded.attachment
-                """,
-                [.text(index), .text(id), .integer(SQLiteInt64(version)), .integer(SQLiteInt64(seqNo)),
-                 .text(JSON.object(source).serialized), attachment.map { .blob(ByteBuffer(bytes: $0)) } ?? .null])
-            return StoredDocument(index: index, id: id, source: source, version: version, seqNo: seqNo, primaryTerm: 1)
-        }
+        let outcome = try await write([.put(index: index, id: id, source: source, attachment: attachment, condition: condition)])
+        guard let stored = outcome.first?.storedDocument else { throw StoreError.storage("put of \(index)/\(id) stored nothing") }
+        return stored
     }
 
+    @discardableResult
     public func delete(index: String, id: String) async throws -> StoredDocument? {
-        try await transaction { db in
-            let rows = try await db.query(
-                "SELECT id, version, seq_no, primary_term, source FROM documents WHERE index_name = ? AND id = ?", [.text(index), .text(id)])
-            guard let row = rows.first else { return nil }
-            var document = try Self.document(index: index, row: row)
-            document.seqNo = try await Self.nextSeqNo(db, index: index)
-            document.version += 1
-            _ = try await db.query("DELETE FROM documents WHERE index_name = ? AND id = ?", [.text(index), .text(id)])
-            _ = try await db.query("DELETE FROM unique_values WHERE index_name = ? AND id = ?", [.text(index), .text(id)])
-            return document
+        try await write([.delete(index: index, id: id)]).first?.deletedDocument
+    }
+
+    @discardableResult
+    public func deleteByQuery(index: String, query: Query) async throws -> Int {
+        guard case .deletedCount(let count) = try await write([.deleteByQuery(index: index, query: query)]).first else { return 0 }
+        return count
+    }
+
+    @discardableResult
+    public func write(_ batch: [StoreWrite]) async throws -> [WriteOutcome] {
+        let uniqueFields = self.uniqueFields
+        return try await transaction { db in
+            var outcomes: [WriteOutcome] = []
+            outcomes.reserveCapacity(batch.count)
+            for write in batch {
+                outcomes.append(try await Self.apply(write, db, uniqueFields: uniqueFields))
+            }
+            return outcomes
         }
     }
 
@@ -141,17 +189,54 @@ public final class SQLiteDocumentStore: DocumentStore {
         try await loadAll(index: index).filter { query.matches($0) }.count
     }
 
-    public func deleteByQuery(index: String, query: Query) async throws -> Int {
-        try await transaction { db in
+    // MARK: - Writes inside a transaction
+
+    private static func apply(_ write: StoreWrite, _ db: SQLiteConnection, uniqueFields: [String: [String]]) async throws -> WriteOutcome {
+        switch write {
+        case .put(let index, let id, let source, let attachment, let condition):
+            let existing = try await db.query(
+                "SELECT version, seq_no, primary_term FROM documents WHERE index_name = ? AND id = ?", [.text(index), .text(id)]).first
+            try Self.check(condition, existing: existing, index: index, id: id)
+            let seqNo = try await Self.nextSeqNo(db, index: index)
+            let version = (existing?.column("version")?.integer).map { Int64($0) + 1 } ?? 1
+            try await Self.claimUniqueValues(db, index: index, id: id, fields: uniqueFields[index] ?? [], source: source)
+            _ = try await db.query(
+                """
+                INSERT INTO documents (index_name, id, version, seq_no, primary_term, source, attachment)
+                VALUES (?, ?, ?, ?, 1, ?, ?)
+                ON CONFLICT (index_name, id) DO UPDATE SET version = excluded.version, seq_no = excluded.seq_no,
+                    source = excluded.source, attachment = excluded.attachment
+                """,
+                [.text(index), .text(id), .integer(SQLiteInt64(version)), .integer(SQLiteInt64(seqNo)),
+                 .text(JSON.object(source).serialized), attachment.map { .blob(ByteBuffer(bytes: $0)) } ?? .null])
+            return .stored(StoredDocument(index: index, id: id, source: source, version: version, seqNo: seqNo, primaryTerm: 1))
+        case .delete(let index, let id, let condition):
+            let rows = try await db.query(
+                "SELECT id, version, seq_no, primary_term, source FROM documents WHERE index_name = ? AND id = ?", [.text(index), .text(id)])
+            try Self.check(condition, existing: rows.first, index: index, id: id)
+            guard let row = rows.first else { return .deleted(nil) }
+            var document = try Self.document(index: index, row: row)
+            document.seqNo = try await Self.nextSeqNo(db, index: index)
+            document.version += 1
+            try await Self.remove(db, index: index, id: id)
+            return .deleted(document)
+        case .deleteByQuery(let index, let query):
             let rows = try await db.query(
                 "SELECT id, version, seq_no, primary_term, source FROM documents WHERE index_name = ?", [.text(index)])
             let doomed = try rows.map { try Self.document(index: index, row: $0) }.filter { query.matches($0) }
-            for document in doomed {
-                _ = try await db.query("DELETE FROM documents WHERE index_name = ? AND id = ?", [.text(index), .text(document.id)])
-                _ = try await db.query("DELETE FROM unique_values WHERE index_name = ? AND id = ?", [.text(index), .text(document.id)])
-            }
-            return doomed.count
+            for document in doomed { try await Self.remove(db, index: index, id: document.id) }
+            return .deletedCount(doomed.count)
+        case .check(let index, let id, let condition):
+            let existing = try await db.query(
+                "SELECT version, seq_no, primary_term FROM documents WHERE index_name = ? AND id = ?", [.text(index), .text(id)]).first
+            try Self.check(condition, existing: existing, index: index, id: id)
+            return .checked
         }
+    }
+
+    private static func remove(_ db: SQLiteConnection, index: String, id: String) async throws {
+        _ = try await db.query("DELETE FROM documents WHERE index_name = ? AND id = ?", [.text(index), .text(id)])
+        _ = try await db.query("DELETE FROM unique_values WHERE index_name = ? AND id = ?", [.text(index), .text(id)])
     }
 
     // MARK: - Helpers
@@ -181,6 +266,10 @@ public final class SQLiteDocumentStore: DocumentStore {
         case .mustNotExist:
             if existing != nil {
                 throw StoreError.versionConflict(index: index, id: id, reason: "[\(id)]: version conflict, document already exists")
+            }
+        case .mustExist:
+            if existing == nil {
+                throw StoreError.versionConflict(index: index, id: id, reason: "[\(id)]: version conflict, document missing")
             }
         case .ifMatch(let seqNo, let primaryTerm):
             let currentSeq = existing?.column("seq_no")?.integer.map(Int64.init)

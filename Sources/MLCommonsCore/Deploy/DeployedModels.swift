@@ -3,6 +3,8 @@
 actor DeployedModels {
     private var models: [String: any LoadedModel] = [:]
     private var deploying: Set<String> = []
+    /// Deploys still loading whose model was undeployed meanwhile: their load must not be held.
+    private var cancelled: Set<String> = []
 
     var count: Int { models.count }
     var ids: [String] { Array(models.keys) }
@@ -13,11 +15,25 @@ actor DeployedModels {
 
     /// Claims the right to deploy a model; false when a deploy of it is already running here.
     func beginDeploy(_ id: String) -> Bool { deploying.insert(id).inserted }
-    func endDeploy(_ id: String) { deploying.remove(id) }
+    func endDeploy(_ id: String) {
+        deploying.remove(id)
+        cancelled.remove(id)
+    }
     var deployingCount: Int { deploying.count }
 
     func add(_ id: String, _ model: any LoadedModel) { models[id] = model }
 
+    /// Holds a model a deploy loaded, unless an undeploy came while it was loading.
+    func addUnlessCancelled(_ id: String, _ model: any LoadedModel) -> Bool {
+        if cancelled.contains(id) { return false }
+        models[id] = model
+        return true
+    }
+
+    /// Drops a model (and cancels a deploy of it still loading); true if it was held.
     @discardableResult
-    func remove(_ id: String) -> Bool { models.removeValue(forKey: id) != nil }
+    func remove(_ id: String) -> Bool {
+        if deploying.contains(id) { cancelled.insert(id) }
+        return models.removeValue(forKey: id) != nil
+    }
 }

@@ -35,22 +35,30 @@ struct Deployment: Sendable {
         return ["task_id": .string(taskID), "task_type": .string(TaskType.deployModel.rawValue), "status": "CREATED"]
     }
 
-    /// Creates the deploy task, marks the model DEPLOYING and loads it in the background.
+    var attempts: DeployAttempts { DeployAttempts(store: context.store, node: context.node.id) }
+
+    /// Creates the deploy task and marks the model DEPLOYING (one transaction), and loads it in the background.
     func startDeploy(_ modelID: String) async throws -> String {
-        let document = try await context.models.require(modelID)
-        let function = document.source["algorithm"]?.stringValue ?? FunctionName.textEmbedding.rawValue
-        let taskID = try await context.tasks.create(
-            MLTask(type: .deployModel, functionName: function, modelID: modelID, workerNode: context.node.id))
         let node = context.node.id
-        try await context.models.update(modelID) { source in
+        var taskID = ""
+        try await context.store.writeRetrying {
+            let document = try await context.models.require(modelID)
+            let function = document.source["algorithm"]?.stringValue ?? FunctionName.textEmbedding.rawValue
+            let (id, taskWrite) = context.tasks.creation(MLTask(type: .deployModel, functionName: function, modelID: modelID, workerNode: node))
+            taskID = id
+            var source = document.source
             source["model_state"] = .string(ModelState.deploying.rawValue)
             source["planning_worker_node_count"] = 1
             source["planning_worker_nodes"] = [.string(node)]
             source["deploy_to_all_nodes"] = true
+            source["last_updated_time"] = .int(nowMillis())
+            return [taskWrite, .put(index: Indices.model, id: modelID, source: ModelDocument.ordered(source),
+                                    condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm))]
         }
         let job = self
-        context.jobs.start { await job.run(modelID: modelID, taskID: taskID) }
-        return taskID
+        let id = taskID
+        context.jobs.start { await job.run(modelID: modelID, taskID: id) }
+        return id
     }
 
     private func run(modelID: String, taskID: String) async {
@@ -65,47 +73,119 @@ struct Deployment: Sendable {
     private func load(modelID: String, taskID: String) async {
         let logger = context.logger
         do {
-            try await context.tasks.markRunning(taskID)
-            if await !deployed.contains(modelID) {
-                let settings = try await context.settings.current()
-                if await deployed.count >= Int(settings.int(MLSettings.maxModelOnNode)) {
-                    throw MLError.limitExceeded("Exceed max local model per node limit")
-                }
-                let document = try await context.models.require(modelID)
-                try MemoryBudget.check(modelID: modelID, artifactBytes: document.source["model_content_size_in_bytes"]?.intValue ?? 0,
-                                       deployedBytes: await deployed.residentBytes, settings: settings)
-                logger.info("deploy task \(taskID): rebuilding artifact of model \(modelID) from its chunks")
-                let artifact = try await reassemble(document)
-                logger.info("deploy task \(taskID): loading model \(modelID) into the inference engine")
-                let request = ModelLoadRequest(
-                    modelID: modelID, name: document.source["name"]?.stringValue ?? "", artifact: artifact,
-                    format: document.source["model_format"]?.stringValue.flatMap(ModelFormat.init(parsing:)) ?? .torchScript,
-                    function: document.source["algorithm"]?.stringValue.flatMap(FunctionName.init(parsing:)) ?? .textEmbedding,
-                    modelConfig: document.source["model_config"])
-                do {
-                    await deployed.add(modelID, try await engine.load(request))
-                    FreedMemory.release()
-                } catch {
-                    try? FileManager.default.removeItem(at: context.artifactDir(for: modelID))
-                    throw error
-                }
+            if await deployed.contains(modelID) {
+                try await context.tasks.markRunning(taskID)
+                try await finish(modelID: modelID, taskID: taskID, loaded: nil)
+                return
             }
-            try await context.models.update(modelID) { source in
+            let settings = try await context.settings.current()
+            if await deployed.count >= Int(settings.int(MLSettings.maxModelOnNode)) {
+                throw MLError.limitExceeded("Exceed max local model per node limit")
+            }
+            let document = try await context.models.require(modelID)
+            try MemoryBudget.check(modelID: modelID, artifactBytes: document.source["model_content_size_in_bytes"]?.intValue ?? 0,
+                                   deployedBytes: await deployed.residentBytes, settings: settings)
+            // Durable before loading: a load the process does not survive is counted at the next start.
+            let crashes = try await attempts.record(modelID)?.crashes ?? 0
+            try await context.store.writeRetrying {
+                guard let running = try await context.tasks.updateWrite(taskID, { $0.state = .running }) else {
+                    throw MLError.generic("deploy task \(taskID) vanished")
+                }
+                return [running, attempts.write(modelID, taskID: taskID, state: .loading, crashes: crashes)]
+            }
+            logger.info("deploy task \(taskID): rebuilding artifact of model \(modelID) from its chunks")
+            let artifact = try await reassemble(document)
+            logger.info("deploy task \(taskID): loading model \(modelID) into the inference engine")
+            let request = ModelLoadRequest(
+                modelID: modelID, name: document.source["name"]?.stringValue ?? "", artifact: artifact,
+                format: document.source["model_format"]?.stringValue.flatMap(ModelFormat.init(parsing:)) ?? .torchScript,
+                function: document.source["algorithm"]?.stringValue.flatMap(FunctionName.init(parsing:)) ?? .textEmbedding,
+                modelConfig: document.source["model_config"])
+            FaultHooks.crashAtLoadIfAsked(modelID)
+            let model: any LoadedModel
+            do {
+                model = try await engine.load(request)
+                FreedMemory.release()
+            } catch {
+                try? FileManager.default.removeItem(at: context.artifactDir(for: modelID))
+                throw error
+            }
+            try await finish(modelID: modelID, taskID: taskID, loaded: model)
+            logger.info("deploy task \(taskID): model \(modelID) deployed")
+        } catch {
+            await fail(modelID: modelID, taskID: taskID, error: error)
+        }
+    }
+
+    /// Holds the loaded model and records the deploy: model DEPLOYED, task COMPLETED and the attempt
+    /// record gone, in one transaction, and only while the model is still DEPLOYING (an undeploy or a
+    /// delete during the load wins: the loaded model is dropped).
+    private func finish(modelID: String, taskID: String, loaded: (any LoadedModel)?) async throws {
+        if let loaded, await !deployed.addUnlessCancelled(modelID, loaded) {
+            throw MLError.status(409, "Model \(modelID) was undeployed while it was loading")
+        }
+        do {
+            try await context.store.writeRetrying {
+                guard let document = try await context.models.meta(modelID) else {
+                    throw MLError.status(404, "Model \(modelID) was deleted while it was loading")
+                }
+                guard context.models.state(of: document) == .deploying else {
+                    throw MLError.status(409, "Model \(modelID) was undeployed while it was loading")
+                }
+                guard let completion = try await context.tasks.completion(taskID, modelID: modelID) else {
+                    throw MLError.generic("deploy task \(taskID) vanished")
+                }
+                var source = document.source
                 source["model_state"] = .string(ModelState.deployed.rawValue)
                 source["current_worker_node_count"] = 1
                 source["last_deployed_time"] = .int(nowMillis())
                 source["auto_redeploy_retry_times"] = nil
+                source["last_updated_time"] = .int(nowMillis())
+                return [.put(index: Indices.model, id: modelID, source: ModelDocument.ordered(source),
+                             condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm)),
+                        completion, attempts.clear(modelID)]
             }
-            try await context.tasks.complete(taskID, modelID: modelID)
-            logger.info("deploy task \(taskID): model \(modelID) deployed")
         } catch {
-            let message = (error as? MLError)?.reason ?? "\(error)"
-            logger.error("deploy task \(taskID) failed for model \(modelID): \(message)")
-            _ = try? await context.models.update(modelID) { source in
-                source["model_state"] = .string(ModelState.deployFailed.rawValue)
-                source["current_worker_node_count"] = 0
+            if loaded != nil {
+                await deployed.remove(modelID)
+                try? FileManager.default.removeItem(at: context.artifactDir(for: modelID))
             }
-            try? await context.tasks.fail(taskID, error: errorJSON(message))
+            throw error
+        }
+    }
+
+    /// Records a failed deploy in one transaction: the model DEPLOY_FAILED (unless an undeploy changed
+    /// it meanwhile), the task FAILED, and the attempt record kept for a retry at the next start when
+    /// memory or disk ran short or a stop cancelled the load, dropped otherwise.
+    private func fail(modelID: String, taskID: String, error: any Error) async {
+        let message = (error as? MLError)?.reason ?? "\(error)"
+        context.logger.error("deploy task \(taskID) failed for model \(modelID): \(message)")
+        let retry = DeployAttempts.retriesAtStart(error)
+        do {
+            try await context.store.writeRetrying {
+                var writes: [StoreWrite] = []
+                // An undeploy or delete during the load wins: no DEPLOY_FAILED, no retry at start.
+                if let document = try await context.models.meta(modelID), context.models.state(of: document) == .deploying {
+                    var source = document.source
+                    source["model_state"] = .string(ModelState.deployFailed.rawValue)
+                    source["current_worker_node_count"] = 0
+                    source["last_updated_time"] = .int(nowMillis())
+                    writes.append(.put(index: Indices.model, id: modelID, source: ModelDocument.ordered(source),
+                                       condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm)))
+                    if retry {
+                        let crashes = try await attempts.record(modelID)?.crashes ?? 0
+                        writes.append(attempts.write(modelID, taskID: taskID, state: .retry, crashes: crashes, reason: message))
+                    } else {
+                        writes.append(attempts.clear(modelID))
+                    }
+                } else {
+                    writes.append(attempts.clear(modelID))
+                }
+                if let failure = try await context.tasks.failure(taskID, error: errorJSON(message)) { writes.append(failure) }
+                return writes
+            }
+        } catch {
+            context.logger.error("deploy task \(taskID): recording the failure failed: \(error)")
         }
     }
 
@@ -137,6 +217,7 @@ struct Deployment: Sendable {
         } catch {
             try? output.close()
             try? FileManager.default.removeItem(at: directory)
+            if DiskSpace.isOutOfSpace(error) { throw DiskSpace.error("rebuild the artifact of model \(modelID) in \(directory.path)") }
             throw error
         }
         let actual = hasher.finalize().map { String(format: "%02x", $0) }.joined()
@@ -174,13 +255,20 @@ struct Deployment: Sendable {
     private func unload(_ modelID: String) async throws -> String {
         let wasLoaded = await deployed.remove(modelID)
         try? FileManager.default.removeItem(at: context.artifactDir(for: modelID))
-        try await context.models.update(modelID) { source in
+        // One transaction: the model UNDEPLOYED and its deploy-attempt record gone (no redeploy at start).
+        try await context.store.writeRetrying {
+            guard let document = try await context.models.meta(modelID) else { return [] }
+            var source = document.source
             source["model_state"] = .string(ModelState.undeployed.rawValue)
             source["planning_worker_node_count"] = 0
             source["current_worker_node_count"] = 0
             source["planning_worker_nodes"] = nil
             source["deploy_to_all_nodes"] = nil
             source["last_undeployed_time"] = .int(nowMillis())
+            source["last_updated_time"] = .int(nowMillis())
+            return [.put(index: Indices.model, id: modelID, source: ModelDocument.ordered(source),
+                         condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm)),
+                    attempts.clear(modelID)]
         }
         if wasLoaded { context.logger.info("model \(modelID) undeployed") }
         return wasLoaded ? "undeployed" : "not_found"
@@ -195,15 +283,24 @@ struct Deployment: Sendable {
 
     // MARK: - Restart
 
-    /// Loads again every model the store says this node should hold (ML Commons' auto-redeploy).
+    /// Loads again every model the store says this node should hold (ML Commons' auto-redeploy),
+    /// except models whose loads crashed the process more than `lifetime_retry_times` times.
     func redeployAfterRestart() async throws {
         let settings = try await context.settings.current()
+        let auto = settings.bool(MLSettings.autoRedeploy)
+        var handled = Set<String>()
+        for record in try await attempts.all() {
+            handled.insert(record.modelID)
+            if try await recover(record, autoRedeploy: auto, limit: settings.int(MLSettings.lifetimeRetryTimes)) {
+                _ = try await startDeploy(record.modelID)
+            }
+        }
         for document in try await context.store.all(index: Indices.model, query: .not(ModelDocument.isChunk)) {
-            if RemoteDeployment.isRemote(document) { continue }  // RemoteDeployment.redeployAfterRestart
+            if RemoteDeployment.isRemote(document) || handled.contains(document.id) { continue }  // RemoteDeployment.redeployAfterRestart
             guard let state = context.models.state(of: document), state.wantsDeployment else { continue }
             let planned = document.source["planning_worker_nodes"]?.arrayValue?.compactMap(\.stringValue) ?? []
             guard planned.isEmpty || planned.contains(context.node.id) else { continue }
-            if settings.bool(MLSettings.autoRedeploy) {
+            if auto {
                 context.logger.info("model \(document.id) was \(state.rawValue) before the restart: deploying it again")
                 try await context.models.update(document.id) { source in
                     source["auto_redeploy_retry_times"] = .int((source["auto_redeploy_retry_times"]?.intValue ?? 0) + 1)
@@ -213,6 +310,56 @@ struct Deployment: Sendable {
                 _ = try await unload(document.id)
             }
         }
+    }
+
+    /// Applies the start-up rules to one attempt record (one transaction); true when the model is to
+    /// be deployed again. A record still `loading` is a load the process did not survive: a crash.
+    private func recover(_ record: DeployAttempts.Record, autoRedeploy: Bool, limit: Int64) async throws -> Bool {
+        let modelID = record.modelID
+        let crashed = record.state == .loading
+        if record.state == .stopped { return false }
+        let crashes = record.crashes + (crashed ? 1 : 0)
+        var redeploy = false
+        try await context.store.writeRetrying {
+            guard let document = try await context.models.meta(modelID) else { return [attempts.clear(modelID)] }
+            redeploy = false
+            var writes: [StoreWrite] = []
+            var reason: String?
+            if crashed {
+                let gaveUp = crashes > limit || !autoRedeploy
+                reason = gaveUp
+                    ? "Deploying model \(modelID) crashed the server: the process died while loading it (\(crashes) time(s)). "
+                        + (autoRedeploy
+                            ? "Auto-redeploy stopped at plugins.ml_commons.\(MLSettings.lifetimeRetryTimes) = \(limit). "
+                            : "Auto-redeploy is off. ")
+                        + "Check the model's files, then deploy it again (an explicit deploy is allowed)."
+                    : "The server process died while loading model \(modelID) (crash \(crashes)); deploying it again "
+                        + "(at most \(limit) time(s): plugins.ml_commons.\(MLSettings.lifetimeRetryTimes))"
+                if let taskID = record.taskID, let failure = try await context.tasks.failure(taskID, error: errorJSON(reason!)) {
+                    writes.append(failure)
+                }
+                var source = document.source
+                if gaveUp {
+                    source["model_state"] = .string(ModelState.deployFailed.rawValue)
+                    source["current_worker_node_count"] = 0
+                } else {
+                    source["auto_redeploy_retry_times"] = .int(crashes)  // this redeploy is retry number `crashes`
+                }
+                source["last_updated_time"] = .int(nowMillis())
+                writes.append(.put(index: Indices.model, id: modelID, source: ModelDocument.ordered(source),
+                                   condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm)))
+                redeploy = !gaveUp
+            } else {
+                redeploy = autoRedeploy && record.state == .retry
+            }
+            let state: DeployAttempts.State = redeploy ? .retry : .stopped
+            if !crashed && state == record.state { return [] }
+            writes.append(attempts.write(modelID, taskID: record.taskID, state: state, crashes: crashes, reason: reason))
+            return writes
+        }
+        if crashed { context.logger.error("model \(modelID): the last start died while loading it (crash \(crashes) of at most \(limit + 1))") }
+        if redeploy { context.logger.info("model \(modelID): deploying it again after the restart") }
+        return redeploy
     }
 
     func isDeployed(_ modelID: String) async -> Bool { await deployed.contains(modelID) }

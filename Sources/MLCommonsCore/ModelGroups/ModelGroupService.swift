@@ -27,20 +27,24 @@ public struct ModelGroupService: Sendable {
     /// Creates a group; the store's unique constraint on `name` makes concurrent creations safe.
     func create(name: String, description: String?, access: GroupAccess, id customID: String? = nil) async throws -> String {
         let id = customID ?? Identifiers.newID()
-        let now = nowMillis()
-        var source: JSONObject = ["name": .string(name), "latest_version": 0]
-        if let description { source["description"] = .string(description) }
-        source["created_time"] = .int(now)
-        source["last_updated_time"] = .int(now)
-        source = access.write(into: source)
         do {
-            try await store.put(index: Indices.modelGroup, id: id, source: source, condition: .mustNotExist)
+            try await store.put(index: Indices.modelGroup, id: id, source: Self.newGroupSource(name: name, description: description, access: access),
+                                condition: .mustNotExist)
         } catch StoreError.uniqueViolation(_, _, _, let existing) {
             throw MLError.illegalArgument("The name you provided is already being used by a model group with ID: \(existing).")
         } catch StoreError.versionConflict {
             throw MLError(status: 409, type: "status_exception", reason: "Model group '\(id)' already exists")
         }
         return id
+    }
+
+    static func newGroupSource(name: String, description: String?, access: GroupAccess, latestVersion: Int64 = 0) -> JSONObject {
+        let now = nowMillis()
+        var source: JSONObject = ["name": .string(name), "latest_version": .int(latestVersion)]
+        if let description { source["description"] = .string(description) }
+        source["created_time"] = .int(now)
+        source["last_updated_time"] = .int(now)
+        return access.write(into: source)
     }
 
     public func get(_ id: String) async throws -> JSON {
@@ -84,54 +88,29 @@ public struct ModelGroupService: Sendable {
         throw MLError.validation("Failed to update Model Group")
     }
 
+    /// Deletes an empty group. The delete is conditional on the group as read when its members were
+    /// counted: a registration claims a version of the group (a write to it) in the same transaction
+    /// that stores its model, so no model can join a group between the count and the delete.
     public func delete(_ id: String) async throws -> WriteResult {
         if try await !store.indexExists(Indices.modelGroup) { throw MLError.status(404, "Failed to find model group") }
-        let members = try await store.count(index: Indices.model, query: .term("model_group_id", .string(id)))
-        if members > 0 {
-            throw MLError.status(409, "Cannot delete the model group when it has associated model versions")
-        }
-        guard let deleted = try await store.delete(index: Indices.modelGroup, id: id) else {
-            return .notFound(index: Indices.modelGroup, id: id)
-        }
-        return WriteResult(index: Indices.modelGroup, id: id, version: deleted.version, seqNo: deleted.seqNo,
-                           primaryTerm: deleted.primaryTerm, outcome: .deleted)
-    }
-
-    /// Takes the next version of a group (`latest_version + 1`) with optimistic concurrency.
-    func takeNextVersion(of id: String) async throws -> Int64 {
-        for _ in 0..<50 {
-            guard let document = try await store.get(index: Indices.modelGroup, id: id) else {
-                throw MLError.status(404, "Model group not found")
+        for _ in 0..<20 {
+            guard let group = try await store.get(index: Indices.modelGroup, id: id) else {
+                return .notFound(index: Indices.modelGroup, id: id)
             }
-            var source = document.source
-            let next = (source["latest_version"]?.intValue ?? 0) + 1
-            source["latest_version"] = .int(next)
-            source["last_updated_time"] = .int(nowMillis())
+            let members = try await store.count(index: Indices.model, query: .term("model_group_id", .string(id)))
+            if members > 0 {
+                throw MLError.status(409, "Cannot delete the model group when it has associated model versions")
+            }
             do {
-                try await store.put(index: Indices.modelGroup, id: id, source: source,
-                                    condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm))
-                return next
+                let outcome = try await store.write([.delete(index: Indices.modelGroup, id: id,
+                                                             condition: .ifMatch(seqNo: group.seqNo, primaryTerm: group.primaryTerm))])
+                guard let deleted = outcome.first?.deletedDocument else { return .notFound(index: Indices.modelGroup, id: id) }
+                return WriteResult(index: Indices.modelGroup, id: id, version: deleted.version, seqNo: deleted.seqNo,
+                                   primaryTerm: deleted.primaryTerm, outcome: .deleted)
             } catch StoreError.versionConflict {
-                continue
+                continue  // the group changed (a model may have joined): count again
             }
         }
-        throw MLError.generic("Failed to update the version of model group \(id): too many concurrent updates")
-    }
-
-    /// Undoes `takeNextVersion` when a registration fails, if no later version was taken meanwhile.
-    func giveBackVersion(_ version: Int64, of id: String) async throws {
-        for _ in 0..<10 {
-            guard let document = try await store.get(index: Indices.modelGroup, id: id),
-                  document.source["latest_version"]?.intValue == version else { return }
-            var source = document.source
-            source["latest_version"] = .int(version - 1)
-            do {
-                try await store.put(index: Indices.modelGroup, id: id, source: source,
-                                    condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm))
-                return
-            } catch StoreError.versionConflict {
-                continue
-            }
-        }
+        throw MLError.generic("Failed to delete model group \(id): too many concurrent updates")
     }
 }

@@ -41,10 +41,13 @@ struct ModelRepository: Sendable {
         document.source["model_state"]?.stringValue.flatMap(ModelState.init(rawValue:))
     }
 
-    /// Removes a model's meta document and every chunk.
-    func deleteWithChunks(_ id: String) async throws -> StoredDocument? {
-        let deleted = try await store.delete(index: Indices.model, id: id)
-        try await store.deleteByQuery(index: Indices.model, query: ModelDocument.chunks(of: id))
-        return deleted
+    /// Removes a model's meta document, every chunk and its deploy record in one transaction, if the
+    /// model is still as read (`condition`); returns the deleted meta document.
+    func deleteWithChunks(_ id: String, condition: WriteCondition = .always) async throws -> StoredDocument? {
+        try await store.write([
+            .delete(index: Indices.model, id: id, condition: condition),
+            .deleteByQuery(index: Indices.model, query: ModelDocument.chunks(of: id)),
+            .delete(index: Indices.deployAttempts, id: id),
+        ]).first?.deletedDocument
     }
 }

@@ -61,13 +61,32 @@ struct ModelService: Sendable {
         let config = try body["model_config"].map { try ModelConfig.normalize($0, function: .textEmbedding) }
         let rateLimiter = try body["rate_limiter"].map { try Self.validRateLimiter($0) }
         if let enabled = body["is_enabled"], enabled.boolValue == nil { throw MLError.parse("is_enabled must be a boolean") }
-        let newVersion = try await versionInNewGroup(body["model_group_id"]?.stringValue, current: document)
-        let stored = try await context.models.update(id) { source in
+        let newGroup = body["model_group_id"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        // One transaction: a move to another group takes that group's next version with the model's write.
+        let outcome = try await context.store.writeRetrying {
+            guard let current = try await context.models.meta(id) else {
+                throw MLError.status(404, "Failed to find model to update with the provided model id: \(id)")
+            }
+            var source = current.source
+            var writes: [StoreWrite] = []
+            if let newGroup, newGroup != source["model_group_id"]?.stringValue {
+                guard let group = try await context.store.get(index: Indices.modelGroup, id: newGroup) else {
+                    throw MLError.status(404, "Failed to find model group with the provided model group id: \(newGroup)")
+                }
+                var groupSource = group.source
+                let version = (groupSource["latest_version"]?.intValue ?? 0) + 1
+                groupSource["latest_version"] = .int(version)
+                groupSource["last_updated_time"] = .int(nowMillis())
+                writes.append(.put(index: Indices.modelGroup, id: newGroup, source: groupSource,
+                                   condition: .ifMatch(seqNo: group.seqNo, primaryTerm: group.primaryTerm)))
+                source["model_group_id"] = .string(newGroup)
+                source["model_version"] = .string(String(version))
+            }
             for key in ["name", "description", "is_enabled", "deploy_setting", "guardrails", "interface"] {
                 if let value = body[key] { source[key] = value }
             }
             // Remote models: a stand-alone connector replaces an inline one and the other way round.
-            if let id = body["connector_id"] { source["connector_id"] = id; source["connector"] = nil }
+            if let connectorID = body["connector_id"] { source["connector_id"] = connectorID; source["connector"] = nil }
             if let inline = body["connector"] { source["connector"] = inline; source["connector_id"] = nil }
             if let config { source["model_config"] = .object(config) }
             if let rateLimiter {
@@ -75,23 +94,16 @@ struct ModelService: Sendable {
                 for (key, value) in rateLimiter { merged[key] = value }
                 source["rate_limiter"] = .object(merged)
             }
-            if let newVersion, let groupID = body["model_group_id"], groupID != "" {
-                source["model_group_id"] = groupID
-                source["model_version"] = .string(newVersion)
-            }
+            source["last_updated_time"] = .int(nowMillis())
+            writes.append(.put(index: Indices.model, id: id, source: ModelDocument.ordered(source),
+                               condition: .ifMatch(seqNo: current.seqNo, primaryTerm: current.primaryTerm)))
+            return writes
         }
-        guard let stored else { throw MLError.status(404, "Failed to find model to update with the provided model id: \(id)") }
+        guard let stored = outcome.last?.storedDocument else {
+            throw MLError.status(404, "Failed to find model to update with the provided model id: \(id)")
+        }
         return WriteResult(index: Indices.model, id: id, version: stored.version, seqNo: stored.seqNo,
                            primaryTerm: stored.primaryTerm, outcome: .updated)
-    }
-
-    /// Moving a model to another group takes the next version of that group.
-    private func versionInNewGroup(_ groupID: String?, current: StoredDocument) async throws -> String? {
-        guard let groupID, !groupID.isEmpty, groupID != current.source["model_group_id"]?.stringValue else { return nil }
-        guard try await context.store.get(index: Indices.modelGroup, id: groupID) != nil else {
-            throw MLError.status(404, "Failed to find model group with the provided model group id: \(groupID)")
-        }
-        return String(try await context.groups.takeNextVersion(of: groupID))
     }
 
     static let timeUnits = ["NANOSECONDS", "MICROSECONDS", "MILLISECONDS", "SECONDS", "MINUTES", "HOURS", "DAYS"]
@@ -121,13 +133,23 @@ struct ModelService: Sendable {
             }
             throw MLError.status(404, "Failed to find model")
         }
-        let loadedHere = await deployment.isDeployed(id)
-        if context.models.state(of: document)?.blocksDelete == true || loadedHere {
-            throw MLError.illegalArgument("Model cannot be deleted in deploying or deployed state. Try undeploy model first then delete")
+        var current = document
+        var deleted: StoredDocument?
+        for attempt in 0..<10 {
+            let loadedHere = await deployment.isDeployed(id)
+            if context.models.state(of: current)?.blocksDelete == true || loadedHere {
+                throw MLError.illegalArgument("Model cannot be deleted in deploying or deployed state. Try undeploy model first then delete")
+            }
+            do {
+                // Conditional on the model as checked: a deploy that started meanwhile makes it check again.
+                deleted = try await context.models.deleteWithChunks(id, condition: .ifMatch(seqNo: current.seqNo, primaryTerm: current.primaryTerm))
+                break
+            } catch StoreError.versionConflict where attempt < 9 {
+                guard let again = try await context.models.meta(id) else { return .notFound(index: Indices.model, id: id) }
+                current = again
+            }
         }
-        guard let deleted = try await context.models.deleteWithChunks(id) else {
-            return .notFound(index: Indices.model, id: id)
-        }
+        guard let deleted else { return .notFound(index: Indices.model, id: id) }
         try? FileManager.default.removeItem(at: context.artifactDir(for: id))
         return WriteResult(index: Indices.model, id: id, version: deleted.version, seqNo: deleted.seqNo,
                            primaryTerm: deleted.primaryTerm, outcome: .deleted)

@@ -23,19 +23,19 @@ struct ChunkedUpload: Sendable {
         if let groupID = input.modelGroupID, try await context.store.get(index: Indices.modelGroup, id: groupID) == nil {
             throw MLError.resourceNotFound("Fail to find model group")
         }
-        let claim = try await GroupClaim.claim(groupID: input.modelGroupID, modelName: input.name, description: input.description,
-                                               access: input.groupAccess, groups: context.groups)
         let id = input.customModelID ?? Identifiers.newID()
-        var meta = registration.metaDocument(input, claim: claim, state: .registering)
-        meta["model_content_hash_value"] = input.hash.map(JSON.string)
-        meta["model_content_size_in_bytes"] = input.sizeInBytes.map(JSON.int)
-        meta["total_chunks"] = .int(Int64(input.totalChunks ?? 0))
+        // One transaction: the group claim and the REGISTERING meta document the chunks will complete.
         do {
-            try await context.models.write(id, meta, condition: .mustNotExist)
-        } catch {
-            try? await claim.rollback(groups: context.groups, store: context.store)
-            if case StoreError.versionConflict = error { throw MLError(status: 409, type: "status_exception", reason: "Model '\(id)' already exists") }
-            throw error
+            _ = try await GroupClaim.commit(groupID: input.modelGroupID, modelName: input.name, description: input.description,
+                                            access: input.groupAccess, groups: context.groups) { claim in
+                var meta = registration.metaDocument(input, claim: claim, state: .registering)
+                meta["model_content_hash_value"] = input.hash.map(JSON.string)
+                meta["model_content_size_in_bytes"] = input.sizeInBytes.map(JSON.int)
+                meta["total_chunks"] = .int(Int64(input.totalChunks ?? 0))
+                return [.put(index: Indices.model, id: id, source: ModelDocument.ordered(meta), condition: .mustNotExist)]
+            }
+        } catch StoreError.versionConflict(let index, _, _) where index == Indices.model {
+            throw MLError(status: 409, type: "status_exception", reason: "Model '\(id)' already exists")
         }
         return ["model_id": .string(id), "status": "CREATED"]
     }
@@ -51,14 +51,24 @@ struct ChunkedUpload: Sendable {
         if chunkNumber >= total { throw MLError.generic("Chunk number exceeds total chunks") }
         if bytes.isEmpty { throw MLError.generic("Chunk size either 0 or null") }
         if bytes.count > ModelRegistration.chunkSize { throw MLError.generic("Chunk size exceeds 10MB") }
-        try await context.store.put(index: Indices.model, id: ModelDocument.chunkID(modelID, chunkNumber),
-                                    source: ModelDocument.chunkSource(meta: meta.source, modelID: modelID, number: chunkNumber, total: total),
-                                    attachment: bytes, condition: .always)
-        if chunkNumber == total - 1 {
-            try await context.models.update(modelID) { source in
-                source["model_state"] = .string(ModelState.registered.rawValue)
-                source["last_registered_time"] = .int(nowMillis())
-            }
+        // The chunk is stored only while its model exists (a concurrent delete cannot orphan it); the
+        // last chunk and the model's REGISTERED state are one transaction.
+        let chunkID = ModelDocument.chunkID(modelID, chunkNumber)
+        let last = chunkNumber == total - 1
+        try await context.store.writeRetrying {
+            guard let meta = try await context.models.meta(modelID) else { throw MLError.resourceNotFound("Failed to find model") }
+            let chunk = StoreWrite.put(index: Indices.model, id: chunkID,
+                                       source: ModelDocument.chunkSource(meta: meta.source, modelID: modelID, number: chunkNumber, total: total),
+                                       attachment: bytes, condition: .always)
+            let condition = WriteCondition.ifMatch(seqNo: meta.seqNo, primaryTerm: meta.primaryTerm)
+            guard last else { return [.check(index: Indices.model, id: modelID, condition: condition), chunk] }
+            var source = meta.source
+            source["model_state"] = .string(ModelState.registered.rawValue)
+            source["last_registered_time"] = .int(nowMillis())
+            source["last_updated_time"] = .int(nowMillis())
+            return [chunk, .put(index: Indices.model, id: modelID, source: ModelDocument.ordered(source), condition: condition)]
+        }
+        if last {
             context.logger.info("model \(modelID): last chunk (\(chunkNumber + 1)/\(total)) uploaded, model registered")
         }
         return ["status": "Uploaded"]

@@ -2,38 +2,75 @@ import OrderedJSON
 import Storage
 
 /// The model group a registration joins and the version it took, so a failure can give it back.
+///
+/// The claim (creating the group or taking its next version) is committed in one transaction with
+/// the documents that use it (the model and, for a background registration, its journal entry), so a
+/// crash can leave neither an empty group nor a skipped version behind.
 struct GroupClaim: Sendable {
     let groupID: String
     let version: Int64
     /// The group was created for this registration (group-by-name) and is deleted on failure.
     let createdForModel: Bool
 
-    /// Joins the named group, or the group named after the model, creating it when there is none.
-    static func claim(groupID: String?, modelName: String, description: String?, access: GroupAccess,
-                      groups: ModelGroupService) async throws -> GroupClaim {
-        if let groupID {
-            return GroupClaim(groupID: groupID, version: try await groups.takeNextVersion(of: groupID), createdForModel: false)
-        }
-        for _ in 0..<5 {
-            if let existing = try await groups.find(named: modelName) {
-                return GroupClaim(groupID: existing.id, version: try await groups.takeNextVersion(of: existing.id), createdForModel: false)
+    /// Joins the named group, or the group named after the model, creating it when there is none, and
+    /// commits `using(claim)` in the same transaction. A concurrent claim makes it read and try again.
+    static func commit(groupID: String?, modelName: String, description: String?, access: GroupAccess,
+                       groups: ModelGroupService, using: (GroupClaim) -> [StoreWrite]) async throws -> GroupClaim {
+        for _ in 0..<50 {
+            let existing: StoredDocument?
+            if let groupID {
+                guard let group = try await groups.store.get(index: Indices.modelGroup, id: groupID) else {
+                    throw MLError.status(404, "Model group not found")
+                }
+                existing = group
+            } else {
+                existing = try await groups.find(named: modelName)
+            }
+            let claim: GroupClaim
+            let groupWrite: StoreWrite
+            if let existing {
+                var source = existing.source
+                let next = (source["latest_version"]?.intValue ?? 0) + 1
+                source["latest_version"] = .int(next)
+                source["last_updated_time"] = .int(nowMillis())
+                claim = GroupClaim(groupID: existing.id, version: next, createdForModel: false)
+                groupWrite = .put(index: Indices.modelGroup, id: existing.id, source: source,
+                                  condition: .ifMatch(seqNo: existing.seqNo, primaryTerm: existing.primaryTerm))
+            } else {
+                let id = Identifiers.newID()
+                claim = GroupClaim(groupID: id, version: 1, createdForModel: true)
+                groupWrite = .put(index: Indices.modelGroup, id: id,
+                                  source: ModelGroupService.newGroupSource(name: modelName, description: description, access: access, latestVersion: 1),
+                                  condition: .mustNotExist)
             }
             do {
-                let id = try await groups.create(name: modelName, description: description, access: access)
-                return GroupClaim(groupID: id, version: try await groups.takeNextVersion(of: id), createdForModel: true)
-            } catch let error as MLError where error.status == 400 {
+                try await groups.store.write([groupWrite] + using(claim))
+                return claim
+            } catch StoreError.versionConflict(let index, _, _) where index == Indices.modelGroup {
+                continue  // the group changed since it was read: read it again
+            } catch StoreError.uniqueViolation(let index, _, _, _) where index == Indices.modelGroup {
                 continue  // created by a concurrent registration: join it
             }
         }
-        throw MLError.generic("Failed to find or create a model group named \(modelName)")
+        throw MLError.generic("Failed to find or create a model group named \(modelName): too many concurrent updates")
     }
 
-    func rollback(groups: ModelGroupService, store: any DocumentStore) async throws {
+    /// The write that gives the claim back: deletes a group created for the model when no other model
+    /// joined it, or gives back the version when no later one was taken; nil when neither applies.
+    /// Conditional on the group as read, so a batch holding it fails (and is rebuilt) if the group changes.
+    func rollbackWrite(store: any DocumentStore, modelID: String?) async throws -> StoreWrite? {
+        guard let group = try await store.get(index: Indices.modelGroup, id: groupID) else { return nil }
+        let condition = WriteCondition.ifMatch(seqNo: group.seqNo, primaryTerm: group.primaryTerm)
         if createdForModel {
-            try await store.delete(index: Indices.modelGroup, id: groupID)
-        } else {
-            try await groups.giveBackVersion(version, of: groupID)
+            let members = try await store.all(index: Indices.model, query: .and(.term("model_group_id", .string(groupID)), .not(ModelDocument.isChunk)))
+            if members.allSatisfy({ $0.id == modelID }) {
+                return .delete(index: Indices.modelGroup, id: groupID, condition: condition)
+            }
         }
+        guard group.source["latest_version"]?.intValue == version else { return nil }
+        var source = group.source
+        source["latest_version"] = .int(version - 1)
+        return .put(index: Indices.modelGroup, id: groupID, source: source, condition: condition)
     }
 
     var journalFields: JSONObject {

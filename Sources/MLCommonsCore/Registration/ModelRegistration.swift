@@ -98,14 +98,18 @@ struct ModelRegistration: Sendable {
                 throw MLError.illegalArgument(error.message)
             }
 
-            claim = try await GroupClaim.claim(groupID: input.modelGroupID, modelName: input.name, description: input.description,
-                                               access: input.groupAccess, groups: context.groups)
+            // One transaction: the group claim, the journal entry that lets a restart undo it, the meta document.
             let id = input.customModelID ?? Identifiers.newID()
+            var meta = JSONObject()
+            let registering = input
+            claim = try await GroupClaim.commit(groupID: input.modelGroupID, modelName: input.name, description: input.description,
+                                                access: input.groupAccess, groups: context.groups) { claim in
+                meta = metaDocument(registering, claim: claim, state: .registering)
+                return [.put(index: Indices.registrationJournal, id: taskID, source: journalEntry(taskID: taskID, modelID: id, claim: claim),
+                             condition: .mustNotExist),
+                        .put(index: Indices.model, id: id, source: meta, condition: .mustNotExist)]
+            }
             modelID = id
-            try await context.store.put(index: Indices.registrationJournal, id: taskID,
-                                        source: journalEntry(taskID: taskID, modelID: id, claim: claim!), condition: .always)
-            var meta = metaDocument(input, claim: claim!, state: .registering)
-            try await context.models.write(id, meta, condition: .mustNotExist)
             let total = try await storeChunks(of: artifact, modelID: id, meta: meta)
             meta["model_state"] = .string(ModelState.registered.rawValue)
             meta["model_content_size_in_bytes"] = .int(artifact.size)
@@ -113,19 +117,31 @@ struct ModelRegistration: Sendable {
             meta["total_chunks"] = .int(Int64(total))
             meta["last_registered_time"] = .int(nowMillis())
             meta["last_updated_time"] = .int(nowMillis())
-            try await context.models.write(id, meta)
-            try await context.tasks.complete(taskID, modelID: id)
-            try await context.store.delete(index: Indices.registrationJournal, id: taskID)
+            let registered = ModelDocument.ordered(meta)
+            // One transaction: the model REGISTERED, its task COMPLETED, the journal entry gone; a client
+            // that saw COMPLETED never sees the registration rolled back.
+            try await context.store.writeRetrying {
+                guard let completion = try await context.tasks.completion(taskID, modelID: id) else {
+                    throw MLError.generic("register task \(taskID) vanished")
+                }
+                return [.put(index: Indices.model, id: id, source: registered, condition: .mustExist), completion,
+                        .delete(index: Indices.registrationJournal, id: taskID, condition: .mustExist)]
+            }
             try? FileManager.default.removeItem(at: artifact.file)
             logger.info("register task \(taskID): model \(id) registered (\(artifact.size) bytes in \(total) chunks)")
             FreedMemory.release()
             if deploy { _ = try await deployment.startDeploy(id) }
         } catch {
-            let message = (error as? MLError)?.reason ?? "\(error)"
+            let message = DiskSpace.isOutOfSpace(error) ? DiskSpace.error("store the model artifact under \(context.dataDir.path)").reason
+                : (error as? MLError)?.reason ?? "\(error)"
             logger.error("register task \(taskID) failed: \(message)")
             if let download { try? FileManager.default.removeItem(at: download.file) }
-            await rollback(taskID: taskID, modelID: modelID, claim: claim)
-            try? await context.tasks.fail(taskID, error: message)
+            do {
+                try await rollback(taskID: taskID, modelID: modelID, claim: claim, error: message)
+            } catch {
+                // The journal entry stays; the next start rolls the registration back.
+                logger.error("register task \(taskID): rollback failed (\(error)); the next start retries it")
+            }
         }
     }
 
@@ -133,19 +149,28 @@ struct ModelRegistration: Sendable {
         url.hasPrefix(settings.string(MLSettings.artifactsBaseURL))
     }
 
-    /// Undoes a registration: model, chunks, group (or its version), journal entry.
-    func rollback(taskID: String, modelID: String?, claim: GroupClaim?) async {
-        if let modelID { _ = try? await context.models.deleteWithChunks(modelID) }
-        if let claim { try? await claim.rollback(groups: context.groups, store: context.store) }
-        _ = try? await context.store.delete(index: Indices.registrationJournal, id: taskID)
+    /// Undoes a registration in one transaction: model, chunks, group (or its version), journal entry,
+    /// and the task marked FAILED. Idempotent: what is already gone stays gone.
+    func rollback(taskID: String, modelID: String?, claim: GroupClaim?, error: String) async throws {
+        try await context.store.writeRetrying {
+            var writes: [StoreWrite] = []
+            if let modelID {
+                writes.append(.delete(index: Indices.model, id: modelID))
+                writes.append(.deleteByQuery(index: Indices.model, query: ModelDocument.chunks(of: modelID)))
+            }
+            if let claim, let write = try await claim.rollbackWrite(store: context.store, modelID: modelID) { writes.append(write) }
+            writes.append(.delete(index: Indices.registrationJournal, id: taskID))
+            if let failure = try await context.tasks.failure(taskID, error: error) { writes.append(failure) }
+            return writes
+        }
     }
 
     /// On start: roll back every registration that a stop interrupted.
     func rollbackInterrupted() async throws {
         for entry in try await context.store.all(index: Indices.registrationJournal) {
             context.logger.warning("rolling back registration interrupted by a restart (task \(entry.id))")
-            await rollback(taskID: entry.id, modelID: entry.source["model_id"]?.stringValue, claim: GroupClaim(journal: entry.source))
-            try await context.tasks.fail(entry.id, error: "The registration was interrupted: the node restarted before it finished")
+            try await rollback(taskID: entry.id, modelID: entry.source["model_id"]?.stringValue, claim: GroupClaim(journal: entry.source),
+                               error: "The registration was interrupted: the node restarted before it finished")
         }
     }
 

@@ -31,24 +31,34 @@ struct RemoteDeployment: Sendable {
         return ["task_id": .string(taskID), "task_type": .string(TaskType.deployModel.rawValue), "status": "COMPLETED"]
     }
 
-    /// Records a deploy task, holds the model here and marks it DEPLOYED; returns the task id.
+    /// Holds the model here, and records a COMPLETED deploy task with the model DEPLOYED in one
+    /// transaction; returns the task id.
     @discardableResult
     func load(_ modelID: String) async throws -> String {
-        let taskID = try await context.tasks.create(
-            MLTask(type: .deployModel, functionName: FunctionName.remote.rawValue, modelID: modelID, workerNode: context.node.id))
-        try await context.tasks.markRunning(taskID)
+        var task = MLTask(type: .deployModel, functionName: FunctionName.remote.rawValue, modelID: modelID, workerNode: context.node.id)
+        task.state = .completed
+        let (taskID, taskWrite) = context.tasks.creation(task)
         await deployed.add(modelID, RemoteLoadedModel())
         let node = context.node.id
-        try await context.models.update(modelID) { source in
-            source["model_state"] = .string(ModelState.deployed.rawValue)
-            source["planning_worker_node_count"] = 1
-            source["planning_worker_nodes"] = [.string(node)]
-            source["deploy_to_all_nodes"] = true
-            source["current_worker_node_count"] = 1
-            source["last_deployed_time"] = .int(nowMillis())
-            source["auto_redeploy_retry_times"] = nil
+        do {
+            try await context.store.writeRetrying {
+                let document = try await context.models.require(modelID)
+                var source = document.source
+                source["model_state"] = .string(ModelState.deployed.rawValue)
+                source["planning_worker_node_count"] = 1
+                source["planning_worker_nodes"] = [.string(node)]
+                source["deploy_to_all_nodes"] = true
+                source["current_worker_node_count"] = 1
+                source["last_deployed_time"] = .int(nowMillis())
+                source["auto_redeploy_retry_times"] = nil
+                source["last_updated_time"] = .int(nowMillis())
+                return [taskWrite, .put(index: Indices.model, id: modelID, source: ModelDocument.ordered(source),
+                                        condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm))]
+            }
+        } catch {
+            await deployed.remove(modelID)
+            throw error
         }
-        try await context.tasks.complete(taskID, modelID: modelID)
         context.logger.info("remote model \(modelID) deployed")
         return taskID
     }

@@ -54,13 +54,16 @@ struct RemoteRegistration: Sendable {
         let requestAccess = JSONObject(GroupAccess.fields.compactMap { key in object[key].map { (key: key, value: $0) } })
         let access = try GroupAccess.forNewGroup(requestAccess, controlEnabled: settings.bool(MLSettings.modelAccessControl))
         let description = object["description"]?.stringValue
-        let claim = try await GroupClaim.claim(groupID: groupID, modelName: name, description: description, access: access,
-                                               groups: context.groups)
         let modelID = customID ?? Identifiers.newID()
-        let taskID: String
-        do {
-            taskID = try await context.tasks.create(MLTask(type: .registerModel, functionName: FunctionName.remote.rawValue,
-                                                           modelID: nil, workerNode: context.node.id, isAsync: false))
+        var task = MLTask(type: .registerModel, functionName: FunctionName.remote.rawValue, modelID: modelID,
+                          workerNode: context.node.id, isAsync: false)
+        task.state = .completed
+        let (taskID, taskWrite) = context.tasks.creation(task)
+        // One transaction: the group claim, the model and its COMPLETED task.
+        let base = meta
+        _ = try await GroupClaim.commit(groupID: groupID, modelName: name, description: description, access: access,
+                                        groups: context.groups) { claim in
+            var meta = base
             let now = nowMillis()
             meta["name"] = .string(name)
             meta["model_group_id"] = .string(claim.groupID)
@@ -72,12 +75,8 @@ struct RemoteRegistration: Sendable {
             meta["last_updated_time"] = .int(now)
             meta["last_registered_time"] = .int(now)
             meta["is_hidden"] = false
-            try await context.models.write(modelID, meta, condition: .mustNotExist)
-        } catch {
-            try? await claim.rollback(groups: context.groups, store: context.store)
-            throw error
+            return [taskWrite, .put(index: Indices.model, id: modelID, source: ModelDocument.ordered(meta), condition: .mustNotExist)]
         }
-        try await context.tasks.complete(taskID, modelID: modelID)
         context.logger.info("remote model \(modelID) registered (\(name))")
         if deploy { try await deployment.load(modelID) }
         return ["task_id": .string(taskID), "status": "CREATED", "model_id": .string(modelID)]

@@ -84,6 +84,7 @@ public enum MLSettings {
     public static let maxDeployTasks = "max_deploy_model_tasks_per_node"
     public static let allowCustomDeploymentPlan = "allow_custom_deployment_plan"
     public static let autoRedeploy = "model_auto_redeploy.enable"
+    public static let lifetimeRetryTimes = "model_auto_redeploy.lifetime_retry_times"
     public static let nativeMemoryThreshold = "native_memory_threshold"
     public static let jvmHeapMemoryThreshold = "jvm_heap_memory_threshold"
     public static let diskFreeSpaceThreshold = "disk_free_space_threshold"
@@ -120,7 +121,7 @@ public enum MLSettings {
         .init(key: allowCustomDeploymentPlan, kind: .bool, defaultValue: false),
         .init(key: "model_auto_deploy.enable", kind: .bool, defaultValue: true),
         .init(key: autoRedeploy, kind: .bool, defaultValue: true),
-        .init(key: "model_auto_redeploy.lifetime_retry_times", kind: .int(0...100), defaultValue: 3),
+        .init(key: lifetimeRetryTimes, kind: .int(0...100), defaultValue: 3),
         .init(key: "model_auto_redeploy_success_ratio", kind: .string, defaultValue: "0.8"),
         .init(key: allowModelURL, kind: .bool, defaultValue: false),
         .init(key: allowLocalFile, kind: .bool, defaultValue: false),

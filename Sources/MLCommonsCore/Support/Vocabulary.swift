@@ -9,6 +9,8 @@ public enum Indices {
     public static let clusterSettings = ".mlcommons-cluster-settings"
     /// Our own: registrations in flight, so a crash can be rolled back on the next start.
     public static let registrationJournal = ".mlcommons-registration-journal"
+    /// Our own: deploy attempts of this node's models, written before loading (crash-loop guard).
+    public static let deployAttempts = ".mlcommons-deploy-attempts"
 
     /// Fields whose exact value the store keeps unique per index.
     public static let uniqueFields: [String: [String]] = [modelGroup: ["name"]]

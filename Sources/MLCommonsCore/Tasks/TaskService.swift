@@ -59,39 +59,50 @@ public struct TaskService: Sendable {
     let store: any DocumentStore
 
     func create(_ task: MLTask) async throws -> String {
-        let id = Identifiers.newID()
-        try await store.put(index: Indices.task, id: id, source: task.source, condition: .mustNotExist)
+        let (id, write) = creation(task)
+        try await store.write([write])
         return id
+    }
+
+    /// A new task's id and the write that stores it, for a batch with other writes.
+    func creation(_ task: MLTask) -> (String, StoreWrite) {
+        let id = Identifiers.newID()
+        return (id, .put(index: Indices.task, id: id, source: task.source, condition: .mustNotExist))
     }
 
     /// Applies a change to a stored task and stamps `last_update_time`.
     func update(_ id: String, _ change: @Sendable (inout MLTask) -> Void) async throws {
-        for _ in 0..<20 {
-            guard let document = try await store.get(index: Indices.task, id: id),
-                  var task = MLTask(source: document.source) else { return }
-            change(&task)
-            task.lastUpdateTime = max(nowMillis(), task.createTime)
-            do {
-                try await store.put(index: Indices.task, id: id, source: task.source,
-                                    condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm))
-                return
-            } catch StoreError.versionConflict {
-                continue
-            }
-        }
+        _ = try await store.writeRetrying { try await updateWrite(id, change).map { [$0] } ?? [] }
+    }
+
+    /// The conditional write that applies a change to the task as stored now; nil if it is gone.
+    func updateWrite(_ id: String, _ change: (inout MLTask) -> Void) async throws -> StoreWrite? {
+        guard let document = try await store.get(index: Indices.task, id: id), var task = MLTask(source: document.source) else { return nil }
+        change(&task)
+        task.lastUpdateTime = max(nowMillis(), task.createTime)
+        return .put(index: Indices.task, id: id, source: task.source,
+                    condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm))
     }
 
     func markRunning(_ id: String) async throws { try await update(id) { $0.state = .running } }
 
     func complete(_ id: String, modelID: String?) async throws {
-        try await update(id) { task in
+        _ = try await store.writeRetrying { try await completion(id, modelID: modelID).map { [$0] } ?? [] }
+    }
+
+    func fail(_ id: String, error: String) async throws {
+        _ = try await store.writeRetrying { try await failure(id, error: error).map { [$0] } ?? [] }
+    }
+
+    func completion(_ id: String, modelID: String?) async throws -> StoreWrite? {
+        try await updateWrite(id) { task in
             task.state = .completed
             if let modelID { task.modelID = modelID }
         }
     }
 
-    func fail(_ id: String, error: String) async throws {
-        try await update(id) { task in
+    func failure(_ id: String, error: String) async throws -> StoreWrite? {
+        try await updateWrite(id) { task in
             task.state = .failed
             task.error = error
         }

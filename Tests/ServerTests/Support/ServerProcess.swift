@@ -7,6 +7,10 @@ final class ServerProcess: @unchecked Sendable {
     private var process: Process?
     private(set) var port = 0
     let logFile: URL
+    /// Extra environment for the next start (the test-only fault hooks).
+    var environment: [String: String] = [:]
+    /// A command the binary runs under (e.g. `prlimit --fsize=N`), for the next start.
+    var launcher: [String] = []
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
@@ -37,11 +41,17 @@ final class ServerProcess: @unchecked Sendable {
         let logHandle = try FileHandle(forWritingTo: logFile)
         logHandle.seekToEndOfFile()
         let process = Process()
-        process.executableURL = Self.binary
         var arguments = ["serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir.path]
         if let artifactsURL { arguments += ["--artifacts-url", artifactsURL] }
         arguments += extraArguments
-        process.arguments = arguments
+        if let tool = launcher.first {
+            process.executableURL = URL(fileURLWithPath: tool)
+            process.arguments = Array(launcher.dropFirst()) + [Self.binary.path] + arguments
+        } else {
+            process.executableURL = Self.binary
+            process.arguments = arguments
+        }
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = logHandle
         process.standardError = logHandle
         try process.run()
@@ -74,13 +84,15 @@ final class ServerProcess: @unchecked Sendable {
     var isRunning: Bool { process?.isRunning ?? false }
     var processID: Int32 { process?.processIdentifier ?? 0 }
 
-    /// Sends SIGTERM and waits up to `timeout` for the exit; true if it exited.
-    func terminate(waitingUpTo timeout: Duration) async -> Bool {
-        guard let process, process.isRunning else { return true }
-        kill(process.processIdentifier, SIGTERM)
+    /// Waits for the process to end by itself; its exit status, or nil if it still runs after `timeout`.
+    func waitForExit(timeout: Duration = .seconds(30)) async -> Int32? {
+        guard let process else { return nil }
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-        return !process.isRunning
+        while process.isRunning {
+            if ContinuousClock.now > deadline { return nil }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return process.terminationStatus
     }
 
     func log() -> String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }

@@ -86,6 +86,7 @@ public final class MLCommons: Sendable {
 
     /// Closes the store. Background work still running is abandoned; the next start recovers it.
     public func close() async throws {
+        ActiveDownloads.shared.cancelAll()
         await remote.runtime.client.shutdown()
         try await context.store.close()
     }

@@ -34,7 +34,7 @@ struct ArtifactDownloader: Sendable {
         _ = FileManager.default.createFile(atPath: target.path, contents: nil)
         let logger = self.logger
         do {
-            let (size, sha256) = try await Self.withTimeLimit(policy.totalTimeout, url: urlText) {
+            let (size, sha256) = try await ActiveDownloads.shared.run(policy.totalTimeout, url: urlText) {
                 let output = try FileHandle(forWritingTo: target)
                 defer { try? output.close() }
                 var sink = DownloadSink(output: output, url: urlText, maxBytes: policy.maxBytes, logger: logger)
@@ -172,6 +172,29 @@ struct ArtifactDownloader: Sendable {
             try Task.checkCancellation()
             try sink.append(data)
         }
+    }
+}
+
+/// The downloads in flight, so a stopping server can cancel them all (`MLCommons.close`) instead
+/// of waiting for a slow site.
+final class ActiveDownloads: @unchecked Sendable {
+    static let shared = ActiveDownloads()
+    private let lock = NSLock()
+    private var cancellers: [UUID: @Sendable () -> Void] = [:]
+
+    /// Runs the download under the time limit, cancellable by the caller's task and by `cancelAll`.
+    func run<T: Sendable>(_ limit: Duration, url: String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        let work = Task { try await ArtifactDownloader.withTimeLimit(limit, url: url, operation) }
+        let id = UUID()
+        lock.withLock { cancellers[id] = { work.cancel() } }
+        defer { _ = lock.withLock { cancellers.removeValue(forKey: id) } }
+        return try await withTaskCancellationHandler { try await work.value } onCancel: { work.cancel() }
+    }
+
+    var count: Int { lock.withLock { cancellers.count } }
+
+    func cancelAll() {
+        for cancel in lock.withLock({ Array(cancellers.values) }) { cancel() }
     }
 }
 

@@ -31,31 +31,13 @@ public final class SlowServer: @unchecked Sendable {
     public func script(_ prefix: String, _ script: Script) { lock.withLock { scripts.append((prefix, script)) } }
 
     public func start() throws {
-        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var reuse: Int32 = 1
-        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
-        listen(listener, 32)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
-        port = Int(UInt16(bigEndian: address.sin_port))
-        let descriptor = listener
-        Thread.detachNewThread { [self] in
-            while true {
-                let client = accept(descriptor, nil, nil)
-                if client < 0 { return }
-                Thread.detachNewThread { [self] in serve(client) }
-            }
+        (listener, port) = LoopbackListener.open()
+        LoopbackListener.acceptLoop(listener) { [self] client in
+            Thread.detachNewThread { [self] in serve(client) }
         }
     }
 
-    public func stop() {
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-    }
+    public func stop() { LoopbackListener.close(listener) }
 
     private func serve(_ client: Int32) {
         lock.withLock { open += 1 }

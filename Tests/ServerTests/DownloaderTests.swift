@@ -7,7 +7,8 @@ import Testing
 
 /// The artifact downloader on its own, against real loopback servers: cancellation, the address
 /// rule applied to every redirect hop, and the DNS pin for any spelling of the host.
-@Suite struct DownloaderTests {
+/// Serialized: `cancelAll` would cancel the other tests' downloads.
+@Suite(.serialized) struct DownloaderTests {
     static func downloader() -> ArtifactDownloader {
         ArtifactDownloader(scratchDir: FileManager.default.temporaryDirectory.appendingPathComponent("downloads-\(UUID().uuidString)"),
                            logger: Logger(label: "downloader-test"))

@@ -29,7 +29,8 @@ public struct RateLimit: Sendable, Equatable {
     }
 
     public var json: JSON {
-        let text = limit.rounded() == limit ? String(Int64(limit)) : String(limit)
+        // Whole numbers print without ".0"; only those Int64 can hold (1e30 would trap the conversion).
+        let text = limit.rounded() == limit && limit < 9e18 ? String(Int64(limit)) : String(limit)
         return ["limit": .string(text), "unit": .string(unit)]
     }
 

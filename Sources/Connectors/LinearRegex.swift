@@ -19,6 +19,11 @@ public struct LinearRegex: Sendable, Equatable {
     }
 
     let program: [Instruction]
+    /// The sets `.scalar` instructions name, with their answers for ASCII as bitmaps: most text is
+    /// ASCII, and the bit test is what runs per thread per scalar.
+    let sets: [ScalarSet]
+    let asciiLow: [UInt64]
+    let asciiHigh: [UInt64]
 
     public init(_ pattern: String) throws(PatternError) {
         guard pattern.utf8.count <= Self.maxPatternBytes else {
@@ -30,38 +35,77 @@ public struct LinearRegex: Sendable, Equatable {
         try compiler.emit(node)
         compiler.program.append(.match)
         program = compiler.program
+        sets = compiler.sets
+        var low: [UInt64] = []
+        var high: [UInt64] = []
+        for set in compiler.sets {
+            var bits: (UInt64, UInt64) = (0, 0)
+            for value in UInt8(0)..<128 where set.matches(Unicode.Scalar(value)) {
+                if value < 64 { bits.0 |= 1 << value } else { bits.1 |= 1 << (value - 64) }
+            }
+            low.append(bits.0)
+            high.append(bits.1)
+        }
+        asciiLow = low
+        asciiHigh = high
+    }
+
+    private func set(_ index: Int, matches scalar: Unicode.Scalar) -> Bool {
+        let value = scalar.value
+        if value < 64 { return asciiLow[index] & (1 << value) != 0 }
+        if value < 128 { return asciiHigh[index] & (1 << (value - 64)) != 0 }
+        return sets[index].matches(scalar)
     }
 
     /// Java `Matcher.matches()`: the whole text must match. `budget` caps the work (thread steps);
-    /// nil when it ran out, so callers can fail closed.
+    /// nil when it ran out, so callers can fail closed. The text is read once, scalar by scalar,
+    /// without a copy (payloads may be as large as `max_json_size`).
     public func wholeMatch(_ text: String, budget: Int = 100_000_000) -> Bool? {
-        let input = Array(text.unicodeScalars)
+        let scalars = text.unicodeScalars
         var current = ThreadList(capacity: program.count)
         var next = ThreadList(capacity: program.count)
         var steps = 0
-        add(0, at: 0, input: input, to: &current, steps: &steps)
-        var position = 0
-        while true {
-            if position == input.count { return current.contains(where: { program[$0] == .match }) }
+        var stack: [Int] = []
+        var index = scalars.startIndex
+        // Only `$` / `\Z` look one scalar further ahead; finding the next index costs a decode.
+        let looksAhead = program.contains(.assert(.endBeforeFinalTerminator))
+        let first = scalars.first
+        var position = Position(previous: nil, current: first,
+                                currentIsLast: looksAhead && first != nil && scalars.index(after: index) == scalars.endIndex)
+        add(0, at: position, to: &current, stack: &stack, steps: &steps)
+        while let scalar = position.current {
             if current.isEmpty { return false }
-            let scalar = input[position]
+            index = scalars.index(after: index)
+            let following = index < scalars.endIndex ? scalars[index] : nil
+            let upcoming = Position(previous: scalar, current: following,
+                                    currentIsLast: looksAhead && following != nil && scalars.index(after: index) == scalars.endIndex)
             for pc in current.items {
                 steps += 1
-                if case .scalar(let set) = program[pc], set.matches(scalar) {
-                    add(pc + 1, at: position + 1, input: input, to: &next, steps: &steps)
+                if case .scalar(let setIndex) = program[pc], set(setIndex, matches: scalar) {
+                    add(pc + 1, at: upcoming, to: &next, stack: &stack, steps: &steps)
                 }
             }
             guard steps <= budget else { return nil }
             swap(&current, &next)
             next.clear()
-            position += 1
+            position = upcoming
         }
+        return current.contains(where: { program[$0] == .match })
+    }
+
+    /// What the assertions look at: the scalars on either side of a position in the text.
+    struct Position {
+        let previous: Unicode.Scalar?
+        /// nil at the end of the text.
+        let current: Unicode.Scalar?
+        let currentIsLast: Bool
     }
 
     /// Adds a thread and everything reachable from it without consuming text (iteratively: a
     /// deep chain of splits must not overflow the stack).
-    private func add(_ start: Int, at position: Int, input: [Unicode.Scalar], to list: inout ThreadList, steps: inout Int) {
-        var stack = [start]
+    private func add(_ start: Int, at position: Position, to list: inout ThreadList, stack: inout [Int], steps: inout Int) {
+        stack.removeAll(keepingCapacity: true)
+        stack.append(start)
         while let pc = stack.popLast() {
             guard list.insert(pc) else { continue }
             steps += 1
@@ -71,7 +115,7 @@ public struct LinearRegex: Sendable, Equatable {
                 stack.append(second)
                 stack.append(first)
             case .assert(let assertion):
-                if assertion.holds(at: position, in: input) { stack.append(pc + 1) }
+                if assertion.holds(at: position) { stack.append(pc + 1) }
             case .scalar, .match: break
             }
         }
@@ -105,7 +149,8 @@ struct ThreadList {
 }
 
 enum Instruction: Equatable, Sendable {
-    case scalar(ScalarSet)
+    /// Consumes one scalar in `LinearRegex.sets[index]`.
+    case scalar(Int)
     case split(Int, Int)
     case jump(Int)
     case assert(Assertion)
@@ -115,17 +160,18 @@ enum Instruction: Equatable, Sendable {
 enum Assertion: Equatable, Sendable {
     case start, end, lineStart, lineEnd, endBeforeFinalTerminator, wordBoundary, notWordBoundary
 
-    func holds(at position: Int, in input: [Unicode.Scalar]) -> Bool {
+    func holds(at position: LinearRegex.Position) -> Bool {
         switch self {
-        case .start: return position == 0
-        case .end: return position == input.count
+        case .start: return position.previous == nil
+        case .end: return position.current == nil
         case .endBeforeFinalTerminator:
-            return position == input.count || (position == input.count - 1 && ScalarSet.isLineTerminator(input[position]))
-        case .lineStart: return position == 0 || ScalarSet.isLineTerminator(input[position - 1])
-        case .lineEnd: return position == input.count || ScalarSet.isLineTerminator(input[position])
+            guard let current = position.current else { return true }
+            return position.currentIsLast && ScalarSet.isLineTerminator(current)
+        case .lineStart: return position.previous.map(ScalarSet.isLineTerminator) ?? true
+        case .lineEnd: return position.current.map(ScalarSet.isLineTerminator) ?? true
         case .wordBoundary, .notWordBoundary:
-            let before = position > 0 && ScalarSet.isWordForBoundary(input[position - 1])
-            let after = position < input.count && ScalarSet.isWordForBoundary(input[position])
+            let before = position.previous.map(ScalarSet.isWordForBoundary) ?? false
+            let after = position.current.map(ScalarSet.isWordForBoundary) ?? false
             return (before != after) == (self == .wordBoundary)
         }
     }
@@ -146,7 +192,11 @@ struct ScalarSet: Equatable, Sendable {
     var caseInsensitive = false
 
     func matches(_ scalar: Unicode.Scalar) -> Bool {
-        var hit = items.contains { $0.matches(scalar) }
+        var hit = false
+        for item in items where item.matches(scalar) {
+            hit = true
+            break
+        }
         if !hit && caseInsensitive {
             hit = Self.caseVariants(of: scalar).contains { variant in items.contains { $0.matches(variant) } }
         }
@@ -154,13 +204,32 @@ struct ScalarSet: Equatable, Sendable {
     }
 
     static func caseVariants(of scalar: Unicode.Scalar) -> [Unicode.Scalar] {
+        let value = scalar.value
+        if value < 0x80 {
+            // ASCII without the Unicode tables (this runs for every scalar of a `(?i)` pattern).
+            switch value {
+            case 0x41...0x5A: return [Unicode.Scalar(UInt8(value + 0x20))]
+            case 0x61...0x7A: return [Unicode.Scalar(UInt8(value - 0x20))]
+            default: return []
+            }
+        }
         let lower = scalar.properties.lowercaseMapping.unicodeScalars
         let upper = scalar.properties.uppercaseMapping.unicodeScalars
         return [lower, upper].compactMap { $0.count == 1 ? $0.first : nil }
     }
 
     static func isLineTerminator(_ scalar: Unicode.Scalar) -> Bool {
-        [0x0A, 0x0D, 0x85, 0x2028, 0x2029].contains(scalar.value)
+        switch scalar.value {
+        case 0x0A, 0x0D, 0x85, 0x2028, 0x2029: return true
+        default: return false
+        }
+    }
+
+    static func isSpace(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x20, 0x09...0x0D: return true
+        default: return false
+        }
     }
 
     static func isASCIIWord(_ scalar: Unicode.Scalar) -> Bool {
@@ -170,7 +239,8 @@ struct ScalarSet: Equatable, Sendable {
 
     /// Java's `\b` looks at letters and digits of any script.
     static func isWordForBoundary(_ scalar: Unicode.Scalar) -> Bool {
-        isASCIIWord(scalar) || scalar.properties.isAlphabetic || scalar.properties.numericType != nil
+        if scalar.isASCII { return isASCIIWord(scalar) }
+        return scalar.properties.isAlphabetic || scalar.properties.numericType != nil
     }
 }
 
@@ -183,8 +253,8 @@ extension ScalarSet.Item {
         case .notDigit: return !(0x30...0x39).contains(v)
         case .word: return ScalarSet.isASCIIWord(scalar)
         case .notWord: return !ScalarSet.isASCIIWord(scalar)
-        case .space: return [0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D].contains(v)
-        case .notSpace: return ![0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D].contains(v)
+        case .space: return ScalarSet.isSpace(scalar)
+        case .notSpace: return !ScalarSet.isSpace(scalar)
         case .any: return true
         case .anyButLineTerminator: return !ScalarSet.isLineTerminator(scalar)
         }

@@ -286,6 +286,7 @@ struct RegexParser {
 /// `RegexNode`s to Pike VM instructions, refusing programs over `LinearRegex.maxProgramSize`.
 struct RegexCompiler {
     var program: [Instruction] = []
+    var sets: [ScalarSet] = []
 
     private mutating func append(_ instruction: Instruction) throws(LinearRegex.PatternError) {
         guard program.count < LinearRegex.maxProgramSize else {
@@ -297,7 +298,9 @@ struct RegexCompiler {
     mutating func emit(_ node: RegexNode) throws(LinearRegex.PatternError) {
         switch node {
         case .empty: break
-        case .set(let set): try append(.scalar(set))
+        case .set(let set):
+            try append(.scalar(sets.count))
+            sets.append(set)
         case .assert(let assertion): try append(.assert(assertion))
         case .concat(let items): for item in items { try emit(item) }
         case .alternation(let branches):

@@ -38,6 +38,17 @@ import Testing
         #expect(try LinearRegex(".*a.*").wholeMatch(String(repeating: "b", count: 10_000), budget: 1000) == nil)
     }
 
+    @Test func aMegabytePayloadIsCheckedQuickly() throws {
+        let payload = String(repeating: #"{"role": "user", "content": "tell me about banks"} "#, count: 20_000)
+        let start = ContinuousClock.now
+        for pattern in [".*rob.*", #".*\bpassword\b.*"#, "(?i).*(secret|token|key)=.*"] {
+            #expect(try LinearRegex(pattern).wholeMatch(payload) == false)
+        }
+        let elapsed = start.duration(to: .now)
+        print("LinearRegex: 3 patterns over \(payload.utf8.count) bytes in \(elapsed)")
+        #expect(elapsed < .seconds(20))
+    }
+
     @Test(arguments: [
         (#"(a)\1"#, "back-references"), ("(?=a)a", "lookahead"), ("(?<=a)b", "lookbehind"), ("(?!a)b", "lookahead"),
         ("(?>a)", "atomic"), ("a*+", "possessive"), (#"\p{L}"#, "properties"), ("[a[b]]", "nested"), ("[a&&b]", "intersections"),

@@ -60,11 +60,19 @@ public struct EndpointPolicy: Sendable {
         for url in Self.renderedURLs(of: connector) { try checkTrusted(url: url) }
     }
 
-    /// Each action's URL with the connector's own parameters filled in.
+    /// Each action's URL with the connector's own parameters filled in. Placeholders only a
+    /// predict request fills stand as `x` (a URL cannot contain `${…}`); the final URL is checked
+    /// again at call time.
     public static func renderedURLs(of connector: ConnectorDefinition) -> [String] {
         let renderer = TemplateRenderer(values: RemoteParameters(connector: connector).templateValues,
                                         credential: nil, verbatim: [])
-        return connector.actions.map { renderer.render($0.url, mode: .url).text }
+        return connector.actions.map { action in
+            var text = renderer.render(action.url, mode: .url).text
+            while let start = text.range(of: "${"), let end = text[start.upperBound...].firstIndex(of: "}") {
+                text.replaceSubrange(start.lowerBound...end, with: "x")
+            }
+            return text
+        }
     }
 
     /// Resolves the URL's host once and returns the address to connect to, refusing private

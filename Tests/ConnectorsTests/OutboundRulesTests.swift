@@ -97,6 +97,13 @@ import Testing
         #expect(throws: ConnectorError.self) { try policy.checkTrusted(url: "https://bedrock-runtime.attacker.test%2Fa.amazonaws.com/") }
     }
 
+    @Test func placeholdersFilledAtPredictTimePassTheCreateTimeCheck() throws {
+        var connector = try Self.bedrock(url: "https://bedrock-runtime.us-east-1.amazonaws.com/model/${parameters.deployment}/invoke")
+        #expect(throws: Never.self) { try EndpointPolicy().checkTrusted(connector: connector) }
+        connector.actions[0].url = "https://${parameters.host}/model/x/invoke"
+        #expect(throws: ConnectorError.self) { try EndpointPolicy().checkTrusted(connector: connector) }
+    }
+
     @Test func theFinalURLIsCheckedAtCallTime() async throws {
         try await RemoteCallTests.withProvider { provider, executor in
             var connector = try RemoteCallTests.openAIConnector(provider)

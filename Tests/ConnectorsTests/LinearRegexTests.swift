@@ -8,12 +8,12 @@ import Testing
     static let patterns = [
         ".*rob.*", "bank", #".*\bpassword\b.*"#, #"^"\s*[Aa]ccept\s*"$"#, "(?i).*SECRET.*", "a|b|cd", "(ab)+c?", "[^a-c]*",
         #"\d{3}-\d{2,4}"#, "x{2,}", "(?:foo|bar){1,3}baz", #"[\w.]+@[\w-]+\.com"#, "(?i:ab)c", "a.c", "(?s)a.c", #"\Qa.b\E"#,
-        #"[a\-z]+"#, #"\x41\u0042"#, "colou?r", "(a|ab)(c|bcd)(d*)", #"^\S+\s\S+$"#, "(a*)*b", #"\W+"#, "",
+        #"[a\-z]+"#, #"\x41\u0042"#, "colou?r", "(a|ab)(c|bcd)(d*)", #"^\S+\s\S+$"#, "(a*)*b", #"\W+"#, "", "(?ms).*^b$", "ab$\n", "(?m)a$", "ab\\Z\n?",
     ]
     static let texts = [
         "how to rob a bank", "bank", "my password is x", "the passwords", "\"  accept \"", "\"Accepted\"", "a secret", "cd",
         "ababc", "xyz", "123-4567", "xxx", "foobarbaz", "me@some-host.com", "ABc", "abc", "a\nc", "a.b", "a-z", "AB", "color",
-        "abcd", "one two", "aaab", "!!", "", "ab\n", "naïve café", "Ünïcödé SECRET",
+        "abcd", "one two", "aaab", "!!", "", "ab\n", "naïve café", "Ünïcödé SECRET", "a\nb", "ab\r\n",
     ]
 
     @Test func agreesWithICUOnTheSupportedSubset() throws {

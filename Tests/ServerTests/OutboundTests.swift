@@ -157,6 +157,44 @@ import Testing
         }
     }
 
+    @Test func theDefaultTrustedPatternsRefuseAHostHiddenInThePath() async throws {
+        try await withServer { client, _, _ in
+            var body = try #require(Connectors.bedrock(FakeProvider(), accessKey: "AKIA", secretKey: "s", sessionToken: "t").objectValue)
+            for url in ["https://bedrock-runtime.attacker.test/x.amazonaws.com/model/${parameters.model}/invoke",
+                        "https://bedrock-runtime.${parameters.region}.amazonaws.com/model/${parameters.model}/invoke"] {
+                var actions = try #require(body["actions"]?.arrayValue)
+                var action = try #require(actions[0].objectValue)
+                action["url"] = .string(url)
+                actions[0] = .object(action)
+                body["actions"] = .array(actions)
+                for region in ["us-east-1", "attacker.test/a"] {
+                    body["parameters"] = ["region": .string(region), "service_name": "bedrock", "model": "amazon.titan-embed-text-v1"]
+                    let reply = try await client.send("POST", "\(Self.ml)/connectors/_create", json: .object(body))
+                    let trusted = !url.contains("attacker") && region == "us-east-1"
+                    #expect(reply.status == (trusted ? 200 : 400), "\(url) \(region): \(reply.text)")
+                }
+            }
+        }
+    }
+
+    @Test func aHugeHeaderValueFromRequestParametersIsA400AndTheServerStaysUp() async throws {
+        try await withRemoteServer { client, _, provider in
+            var connector = try #require(Connectors.chat(provider).objectValue)
+            var actions = try #require(connector["actions"]?.arrayValue)
+            var action = try #require(actions[0].objectValue)
+            action["headers"] = ["Authorization": "Bearer ${credential.openAI_key}", "X-Trace": "${parameters.trace}"]
+            actions[0] = .object(action)
+            connector["actions"] = .array(actions)
+            let id = try await client.createConnector(.object(connector))
+            let model = try await client.registerRemote(["name": "chat", "function_name": "remote", "connector_id": .string(id)])
+            try await client.expectError(400, "POST", "\(Self.ml)/models/\(model)/_predict",
+                                         ["parameters": ["prompt": "hi", "trace": .string(String(repeating: "a", count: 64 << 10))]],
+                                         reason: "longer than 16384 bytes")
+            try await client.expect(200, "POST", "\(Self.ml)/models/\(model)/_predict", ["parameters": ["prompt": "hi", "trace": "t-1"]])
+            #expect(provider.requests.count == 1)
+        }
+    }
+
     @Test func clientConfigNumbersGetA400() async throws {
         try await withRemoteServer { client, _, provider in
             for config: JSON in [["read_timeout": .int(Int64.max)], ["connection_timeout": -5], ["max_connection": 1e30], ["max_retry_times": "NaN"]] {

@@ -29,7 +29,7 @@ public enum ConnectorLimits {
             try bound(action.url.utf8.count, ParsedURL.maxLength, "bytes in an action url")
             try bound(action.headers.count, maxHeaders, "headers in an action")
             for (name, value) in action.headers {
-                try bound(name.utf8.count, PreparedRequest.maxHeaderNameBytes, "bytes in a header name")
+                guard PreparedRequest.isValidHeaderName(name) else { throw PreparedRequest.invalidHeaderName(name) }
                 try bound(value.parameterText.utf8.count, PreparedRequest.maxHeaderValueBytes, "bytes in header '\(name.prefix(64))'")
             }
             try bound(action.requestBody?.utf8.count ?? 0, maxRequestBodyBytes, "bytes in a request_body")

@@ -88,9 +88,7 @@ public struct PreparedRequest: Sendable {
         }
         var total = 0
         for (name, value) in headers {
-            guard !name.isEmpty, name.utf8.count <= Self.maxHeaderNameBytes, name.utf8.allSatisfy(Self.isTokenByte) else {
-                throw .illegalArgument("Header name '\(name.prefix(64))' is not a valid HTTP header name of at most \(Self.maxHeaderNameBytes) bytes")
-            }
+            guard Self.isValidHeaderName(name) else { throw Self.invalidHeaderName(name) }
             guard value.utf8.count <= Self.maxHeaderValueBytes else {
                 throw .illegalArgument("Header '\(name)' is longer than \(Self.maxHeaderValueBytes) bytes")
             }
@@ -102,6 +100,15 @@ public struct PreparedRequest: Sendable {
         guard total <= Self.maxHeaderTotalBytes else {
             throw .illegalArgument("The request headers are longer than \(Self.maxHeaderTotalBytes) bytes in total")
         }
+    }
+
+    /// An RFC 9110 token of at most `maxHeaderNameBytes` (NIO traps on a non-ASCII header name).
+    static func isValidHeaderName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= maxHeaderNameBytes && name.utf8.allSatisfy(isTokenByte)
+    }
+
+    static func invalidHeaderName(_ name: String) -> ConnectorError {
+        .illegalArgument("Header name '\(name.prefix(64))' is not a valid HTTP header name of at most \(maxHeaderNameBytes) bytes")
     }
 
     /// RFC 9110 `tchar`.

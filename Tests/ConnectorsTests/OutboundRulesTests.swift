@@ -179,6 +179,9 @@ import Testing
             return .object(object)
         })
         #expect(throws: ConnectorError.self) { try ConnectorDefinition(json: .object(tooManyActions)) }
+        var badHeader = base
+        badHeader["actions"] = [["action_type": "predict", "method": "POST", "url": "https://api.openai.com/v1/x", "headers": ["X-Ünï": "v"]]]
+        #expect(throws: ConnectorError.self) { try ConnectorDefinition(json: .object(badHeader)) }
         base["parameters"] = .object(JSONObject((0..<257).map { (key: "p\($0)", value: JSON.string("v")) }))
         #expect(throws: ConnectorError.self) { try ConnectorDefinition(json: .object(base)) }
         base["parameters"] = ["big": .string(String(repeating: "x", count: (1 << 20) + 1))]

@@ -86,7 +86,7 @@ public final class MLCommons: Sendable {
 
     /// Closes the store. Background work still running is abandoned; the next start recovers it.
     public func close() async throws {
-        ActiveDownloads.shared.cancelAll()
+        ActiveDownloads.shared.cancelAll(owner: context.downloader.scratchDir)
         await remote.runtime.client.shutdown()
         try await context.store.close()
     }

@@ -7,12 +7,11 @@ import Testing
 
 /// The artifact downloader on its own, against real loopback servers: cancellation, the address
 /// rule applied to every redirect hop, and the DNS pin for any spelling of the host.
-/// Serialized: `cancelAll` would cancel the other tests' downloads.
+/// Serialized: `cancelAll` would cancel the other tests' downloads (they share a scratch directory).
 @Suite(.serialized) struct DownloaderTests {
-    static func downloader() -> ArtifactDownloader {
-        ArtifactDownloader(scratchDir: FileManager.default.temporaryDirectory.appendingPathComponent("downloads-\(UUID().uuidString)"),
-                           logger: Logger(label: "downloader-test"))
-    }
+    static let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("downloads-\(UUID().uuidString)")
+
+    static func downloader() -> ArtifactDownloader { ArtifactDownloader(scratchDir: scratch, logger: Logger(label: "downloader-test")) }
 
     static func loopbackPolicy() -> DownloadPolicy {
         var policy = DownloadPolicy()
@@ -39,14 +38,16 @@ import Testing
             for _ in 0..<50 where tarpit.openConnections == 0 { try await Task.sleep(for: .milliseconds(20)) }
             #expect(tarpit.openConnections == 1)
             let start = ContinuousClock.now
-            if viaStop { ActiveDownloads.shared.cancelAll() } else { download.cancel() }
+            if viaStop { ActiveDownloads.shared.cancelAll(owner: Self.scratch) } else { download.cancel() }
             let error = await #expect(throws: MLError.self) { try await download.value }
             #expect(error?.reason.contains("cancelled") == true, "\(error?.reason ?? "")")
-            #expect(start.duration(to: .now) < .seconds(2))
+            // Left alone the trickle takes over 3 minutes; the bound is loose because in-process
+            // suites running beside this one (SQLite, model loads) can keep the cooperative pool busy.
+            #expect(start.duration(to: .now) < .seconds(30))
             for _ in 0..<50 where tarpit.openConnections > 0 { try await Task.sleep(for: .milliseconds(20)) }
             #expect(tarpit.openConnections == 0)
         }
-        #expect(ActiveDownloads.shared.count == 0)
+        #expect(ActiveDownloads.shared.count(owner: Self.scratch) == 0)
     }
 
     @Test func everyRedirectHopPassesTheAddressRule() async throws {

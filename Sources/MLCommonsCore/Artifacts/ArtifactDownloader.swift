@@ -34,7 +34,7 @@ struct ArtifactDownloader: Sendable {
         _ = FileManager.default.createFile(atPath: target.path, contents: nil)
         let logger = self.logger
         do {
-            let (size, sha256) = try await ActiveDownloads.shared.run(policy.totalTimeout, url: urlText) {
+            let (size, sha256) = try await ActiveDownloads.shared.run(policy.totalTimeout, url: urlText, owner: scratchDir) {
                 let output = try FileHandle(forWritingTo: target)
                 defer { try? output.close() }
                 var sink = DownloadSink(output: output, url: urlText, maxBytes: policy.maxBytes, logger: logger)
@@ -175,26 +175,29 @@ struct ArtifactDownloader: Sendable {
     }
 }
 
-/// The downloads in flight, so a stopping server can cancel them all (`MLCommons.close`) instead
-/// of waiting for a slow site.
+/// The downloads in flight, so a stopping server can cancel them (`MLCommons.close`) instead of
+/// waiting for a slow site. Keyed by the scratch directory, which is the data dir's: several
+/// servers in one process (tests) stop only their own.
 final class ActiveDownloads: @unchecked Sendable {
     static let shared = ActiveDownloads()
     private let lock = NSLock()
-    private var cancellers: [UUID: @Sendable () -> Void] = [:]
+    private var cancellers: [UUID: (owner: URL, cancel: @Sendable () -> Void)] = [:]
 
     /// Runs the download under the time limit, cancellable by the caller's task and by `cancelAll`.
-    func run<T: Sendable>(_ limit: Duration, url: String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    func run<T: Sendable>(_ limit: Duration, url: String, owner: URL,
+                          _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
         let work = Task { try await ArtifactDownloader.withTimeLimit(limit, url: url, operation) }
         let id = UUID()
-        lock.withLock { cancellers[id] = { work.cancel() } }
+        lock.withLock { cancellers[id] = (owner.standardizedFileURL, { work.cancel() }) }
         defer { _ = lock.withLock { cancellers.removeValue(forKey: id) } }
         return try await withTaskCancellationHandler { try await work.value } onCancel: { work.cancel() }
     }
 
-    var count: Int { lock.withLock { cancellers.count } }
+    func count(owner: URL) -> Int { lock.withLock { cancellers.values.filter { $0.owner == owner.standardizedFileURL }.count } }
 
-    func cancelAll() {
-        for cancel in lock.withLock({ Array(cancellers.values) }) { cancel() }
+    func cancelAll(owner: URL) {
+        let owner = owner.standardizedFileURL
+        for entry in lock.withLock({ Array(cancellers.values) }) where entry.owner == owner { entry.cancel() }
     }
 }
 

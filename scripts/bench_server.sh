@@ -20,6 +20,7 @@ start_server
 
 call() { curl -sf -X "$1" "$es$2" -H 'Content-Type: application/json' ${3:+-d "$3"}; }
 call PUT /_cluster/settings "{\"persistent\": {\"plugins.ml_commons.allow_registering_model_via_url\": true,
+    \"plugins.ml_commons.allow_private_model_url\": true,
     \"plugins.ml_commons.native.inference_threads\": $threads}}" >/dev/null
 register=$(jq -nc --arg url "http://127.0.0.1:$files_port/$(basename "$zip")" --arg hash "$(sha256sum "$zip" | cut -d' ' -f1)" \
     --argjson config "$config" '{name: "bench", version: "1.0.0", model_format: "ONNX", function_name: "TEXT_EMBEDDING",

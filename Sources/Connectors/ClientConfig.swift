@@ -21,19 +21,31 @@ public struct ClientConfig: Sendable, Hashable {
 
     public init() {}
 
+    /// Allowed values (seconds for timeouts): wide enough for any real use, small enough that
+    /// every sum and product the client forms stays far from overflow.
+    public static let maxConnectionRange = 1...1_000
+    public static let timeoutRange = 0...86_400
+    public static let backoffMillisRange = 0...600_000
+    public static let retryTimesRange = -1...1_000
+
     public init(json: JSON) throws(ConnectorError) {
         guard let object = json.objectValue else { throw .illegalArgument("client_config must be an object") }
-        func int(_ key: String, _ fallback: Int) throws(ConnectorError) -> Int {
+        // Ranges are checked before any conversion: a timeout of Int64.max, 1e30 or NaN would trap
+        // later in duration arithmetic and take the whole server down.
+        func int(_ key: String, _ fallback: Int, _ range: ClosedRange<Int>) throws(ConnectorError) -> Int {
             guard let value = object[key], !value.isNull else { return fallback }
-            guard let number = value.intValue else { throw .illegalArgument("\(key) must be a number") }
+            guard let number = value.intValue else { throw .illegalArgument("\(key) must be an integer, got \(value.serialized.prefix(64))") }
+            guard number >= Int64(range.lowerBound), number <= Int64(range.upperBound) else {
+                throw .illegalArgument("\(key) must be between \(range.lowerBound) and \(range.upperBound), got \(number)")
+            }
             return Int(number)
         }
-        maxConnection = try int("max_connection", maxConnection)
-        connectionTimeoutSeconds = try int("connection_timeout", connectionTimeoutSeconds)
-        readTimeoutSeconds = try int("read_timeout", readTimeoutSeconds)
-        retryBackoffMillis = try int("retry_backoff_millis", retryBackoffMillis)
-        retryTimeoutSeconds = try int("retry_timeout_seconds", retryTimeoutSeconds)
-        maxRetryTimes = try int("max_retry_times", maxRetryTimes)
+        maxConnection = try int("max_connection", maxConnection, Self.maxConnectionRange)
+        connectionTimeoutSeconds = try int("connection_timeout", connectionTimeoutSeconds, Self.timeoutRange)
+        readTimeoutSeconds = try int("read_timeout", readTimeoutSeconds, Self.timeoutRange)
+        retryBackoffMillis = try int("retry_backoff_millis", retryBackoffMillis, Self.backoffMillisRange)
+        retryTimeoutSeconds = try int("retry_timeout_seconds", retryTimeoutSeconds, Self.timeoutRange)
+        maxRetryTimes = try int("max_retry_times", maxRetryTimes, Self.retryTimesRange)
         if let policy = object["retry_backoff_policy"]?.stringValue {
             guard let parsed = BackoffPolicy(rawValue: policy.lowercased()) else {
                 throw .illegalArgument("Unsupported retry backoff policy: \(policy)")
@@ -41,10 +53,6 @@ public struct ClientConfig: Sendable, Hashable {
             retryBackoffPolicy = parsed
         }
         skipSSLVerification = object["skip_ssl_verification"]?.boolValue ?? false
-        guard maxConnection > 0 else { throw .illegalArgument("max_connection must be positive") }
-        guard connectionTimeoutSeconds >= 0, readTimeoutSeconds >= 0, retryBackoffMillis >= 0, retryTimeoutSeconds >= 0,
-              maxRetryTimes >= -1
-        else { throw .illegalArgument("client_config values must not be negative (max_retry_times may be -1)") }
     }
 
     public var json: JSON {

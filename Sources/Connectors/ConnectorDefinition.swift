@@ -66,6 +66,7 @@ public struct ConnectorDefinition: Sendable, Equatable {
     func validate() throws(ConnectorError) {
         if !`protocol`.isMCP && credential.isEmpty { throw .illegalArgument("Connector credential is null or empty list") }
         if actions.isEmpty && !`protocol`.isMCP { throw .illegalArgument("No actions configured for this connector") }
+        try ConnectorLimits.check(self)
         for action in actions { try HeaderRules.validate(action.headers, protocol: `protocol`) }
         if `protocol` == .awsSigV4 { _ = try AWSCredentials(connector: self) }
     }

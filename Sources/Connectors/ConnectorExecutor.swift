@@ -66,8 +66,11 @@ public struct ConnectorExecutor: Sendable {
                 prepared = try AWSSigV4Signer(credentials: credentials).sign(prepared)
             }
             if let payloadGuard { try await payloadGuard.checkInput(payload: prepared.body ?? "", parameters: parameters) }
-            let response = try await client.send(prepared, config: connector.clientConfig ?? ClientConfig(),
+            var response = try await client.send(prepared, config: connector.clientConfig ?? ClientConfig(),
                                                  policy: endpointPolicy, redactor: redactor)
+            // A provider that echoes the key (or a hostile endpoint fishing for it) must not hand it
+            // to the caller in the answer.
+            response.body = redactor.redactReply(response.body)
             if let payloadGuard { try await payloadGuard.checkOutput(response: response.body, parameters: parameters) }
             let filter = parameters["response_filter"]
             let tensors: [ModelTensor]

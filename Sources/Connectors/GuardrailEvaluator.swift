@@ -32,7 +32,8 @@ public struct GuardrailEvaluator: PayloadGuard {
     public func passes(_ check: Guardrails.Check, text: String, question: String?) async -> Bool {
         switch check {
         case .localRegex(let local):
-            if local.regex.contains(where: { FullMatchRegex.matches($0, text) }) { return false }
+            // A match, or a text too long to decide within the budget, refuses.
+            if local.compiled.contains(where: { $0.wholeMatch(text) != false }) { return false }
             guard !local.stopWords.isEmpty else { return true }
             guard let stopWords else { return false }
             for source in local.stopWords {
@@ -48,13 +49,13 @@ public struct GuardrailEvaluator: PayloadGuard {
             let parameters = request
             let answer = await withTimeout(modelTimeout) { try await modelInvoker.invoke(modelID: model.modelID, parameters: parameters) }
             guard let answer, let response = answer else { return false }
-            return Self.validates(response: response, regex: model.responseValidationRegex)
+            return model.compiled.wholeMatch(response.serialized) == true
         }
     }
 
     /// The guard model's answer, JSON-encoded, must wholly match `response_validation_regex`.
     public static func validates(response: JSON, regex: String) -> Bool {
-        FullMatchRegex.matches(regex, response.serialized)
+        (try? LinearRegex(regex))?.wholeMatch(response.serialized) == true
     }
 }
 

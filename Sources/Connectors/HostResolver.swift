@@ -11,10 +11,46 @@ public struct SystemHostResolver: HostResolver {
 
     public func resolve(host: String, port: Int) async throws -> [IPAddress] {
         if let literal = IPAddress(host) { return [literal] }
-        return try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try Self.lookup(host: host, port: port) })
+        // getaddrinfo cannot be interrupted: a cancelled caller (a download's total timeout, a
+        // stopping server) gets CancellationError at once and the lookup's answer is dropped.
+        let once = ResumeOnce()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                once.set(continuation)
+                DispatchQueue.global().async {
+                    once.resume(with: Result { try Self.lookup(host: host, port: port) })
+                }
             }
+        } onCancel: {
+            once.resume(with: .failure(CancellationError()))
+        }
+    }
+
+    /// A continuation resumed by whichever comes first, the lookup or the cancellation.
+    private final class ResumeOnce: @unchecked Sendable {
+        private let lock = NSLock()
+        private var continuation: CheckedContinuation<[IPAddress], any Error>?
+        private var early: Result<[IPAddress], any Error>?
+        private var done = false
+
+        func set(_ continuation: CheckedContinuation<[IPAddress], any Error>) {
+            let pending: Result<[IPAddress], any Error>? = lock.withLock {
+                if done, let early { self.early = nil; return early }
+                self.continuation = continuation
+                return nil
+            }
+            if let pending { continuation.resume(with: pending) }
+        }
+
+        func resume(with result: Result<[IPAddress], any Error>) {
+            let target: CheckedContinuation<[IPAddress], any Error>? = lock.withLock {
+                guard !done else { return nil }
+                done = true
+                guard let continuation else { early = result; return nil }
+                self.continuation = nil
+                return continuation
+            }
+            target?.resume(with: result)
         }
     }
 

@@ -58,8 +58,13 @@ public struct JSONSchemaValidator: Sendable {
         if let min = rules["minLength"]?.intValue, length < min { errors.append("\(path): must be at least \(min) characters long") }
         if let max = rules["maxLength"]?.intValue, length > max { errors.append("\(path): must be at most \(max) characters long") }
         if let pattern = rules["pattern"]?.stringValue {
-            let regex = try? NSRegularExpression(pattern: pattern)
-            if regex?.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil {
+            // A pattern matches anywhere in the text (JSON Schema), on the linear-time engine:
+            // interfaces come from whoever registers the model, like guardrails.
+            guard let regex = try? LinearRegex("(?s:.*)(?:\(pattern))(?s:.*)") else {
+                errors.append("\(path): the regex pattern \(pattern) is not supported")
+                return
+            }
+            if regex.wholeMatch(text) != true {
                 errors.append("\(path): does not match the regex pattern \(pattern)")
             }
         }

@@ -73,13 +73,26 @@ actor PinnedClientPool {
     }
 
     private func makeClient(host: String, address: IPAddress, config: ClientConfig) -> HTTPClient {
-        var configuration = HTTPClient.Configuration()
-        configuration.redirectConfiguration = .disallow
-        configuration.timeout = .init(connect: .seconds(Int64(config.connectionTimeoutSeconds)),
-                                      read: .seconds(Int64(config.readTimeoutSeconds)))
+        var configuration = PinnedHTTPClient.configuration(host: host, address: address,
+                                                           connectTimeout: .seconds(Int64(config.connectionTimeoutSeconds)),
+                                                           readTimeout: .seconds(Int64(config.readTimeoutSeconds)))
         configuration.connectionPool = .init(idleTimeout: .seconds(60),
                                              concurrentHTTP1ConnectionsPerHostSoftLimit: config.maxConnection)
-        configuration.dnsOverride = [host: address.description]
         return HTTPClient(eventLoopGroup: eventLoopGroup, configuration: configuration)
+    }
+}
+
+/// An HTTP client that connects to one checked address for one host name (kept for the `Host`
+/// header and TLS), and never follows redirects itself.
+public enum PinnedHTTPClient {
+    /// `host` must be `ParsedURL.host` and requests must use `ParsedURL.canonical`: the override
+    /// is looked up by the request's host spelling, and any other spelling would resolve afresh.
+    public static func configuration(host: String, address: IPAddress, connectTimeout: TimeAmount,
+                                     readTimeout: TimeAmount) -> HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.timeout = .init(connect: connectTimeout, read: readTimeout)
+        configuration.dnsOverride = [host: address.description]
+        return configuration
     }
 }

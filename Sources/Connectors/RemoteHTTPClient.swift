@@ -47,15 +47,17 @@ public final class RemoteHTTPClient: Sendable {
 
     private func sendUnredacted(_ request: PreparedRequest, config: ClientConfig,
                                 policy: EndpointPolicy) async throws(ConnectorError) -> RemoteResponse {
-        try policy.checkTrusted(url: request.url)
-        guard let url = ParsedURL(request.url) else { throw .illegalArgument("Invalid URL: \(request.url)") }
-        let address = try await policy.resolve(url: request.url, resolver: resolver)
+        try request.checkSendable()
+        // The final URL (after every substitution) is checked here, at call time, and the client
+        // gets its canonical spelling: the pin below is keyed by exactly that host name.
+        let url = try policy.checkTrusted(url: request.url)
+        let address = try await policy.resolve(url: url.canonical, resolver: resolver)
         let retry = RetryPolicy(config: config)
         let start = ContinuousClock.now
         var attempt = 0
         while true {
             attempt += 1
-            let outcome = await attemptOnce(request, host: url.host, address: address, config: config)
+            let outcome = await attemptOnce(request, url: url, address: address, config: config)
             let elapsed = start.duration(to: .now)
             let elapsedMillis = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
             let retryable: Bool
@@ -109,13 +111,13 @@ public final class RemoteHTTPClient: Sendable {
         }
     }
 
-    private func attemptOnce(_ request: PreparedRequest, host: String, address: IPAddress,
+    private func attemptOnce(_ request: PreparedRequest, url: ParsedURL, address: IPAddress,
                              config: ClientConfig) async -> Result<RemoteResponse, Failure> {
-        var outbound = HTTPClientRequest(url: request.url)
+        var outbound = HTTPClientRequest(url: url.canonical)
         outbound.method = .init(rawValue: request.method.rawValue)
         for header in request.headers { outbound.headers.add(name: header.name, value: header.value) }
         if let body = request.body, !body.isEmpty { outbound.body = .bytes(ByteBuffer(string: body)) }
-        let lease = await pool.lease(host: host, address: address, config: config)
+        let lease = await pool.lease(host: url.host, address: address, config: config)
         defer { Task { await pool.release(lease) } }
         do {
             let timeout = TimeAmount.seconds(Int64(config.connectionTimeoutSeconds + config.readTimeoutSeconds))

@@ -13,8 +13,13 @@ import OrderedJSON
 /// Connector parameters are written by the connector's author and may hold placeholders of their
 /// own (prompt templates such as `"Human: ${parameters.question}"`); those are expanded, with the
 /// same escaping rules, before the value is inserted. Values from the request never are.
+///
+/// In a URL, caller-controlled values are percent-encoded whole (all but `A-Z a-z 0-9 - . _ ~`), so a
+/// `region` of `attacker.test/a` or `x@evil` cannot change the host, and `../` cannot climb the
+/// path (`.`/`..` segments are refused when the URL is parsed). Text the connector's author wrote
+/// goes in as written.
 struct TemplateRenderer {
-    enum Mode { case jsonBody, plainText }
+    enum Mode { case jsonBody, plainText, url }
 
     enum Value {
         /// Caller-controlled data: request parameters and pre-process output.
@@ -29,15 +34,42 @@ struct TemplateRenderer {
     /// Connector-configured parameter names inserted verbatim in bodies (`no_escape_params`).
     let verbatim: Set<String>
     static let maxNesting = 8
+    /// Work one render may do (bytes produced, 16 per placeholder), beyond 4x the values' size:
+    /// parameters referring to each other (`a` = 1000 x `${parameters.b}`, `b` = 1000 x …) would
+    /// otherwise expand exponentially within the nesting limit.
+    static let baseBudget = 16 << 20
+    let budget: Int
+
+    init(values: [String: Value], credential: [String: String]?, verbatim: Set<String>) {
+        self.values = values
+        self.credential = credential
+        self.verbatim = verbatim
+        var size = 0
+        for value in values.values {
+            switch value {
+            case .data(.string(let text)), .template(let text): size += text.utf8.count
+            case .data(let json): size += json.serialized.utf8.count
+            }
+        }
+        budget = Self.baseBudget + 4 * size
+    }
 
     struct Result {
         var text: String
         var missingParameters: [String]
         var missingCredentials: [String]
+        var budget: Int
+        /// The budget ran out; `text` is incomplete and must not be used.
+        var overflowed = false
+
+        mutating func spend(_ amount: Int) {
+            budget -= amount
+            if budget < 0 { overflowed = true }
+        }
     }
 
     func render(_ template: String, mode: Mode) -> Result {
-        var result = Result(text: "", missingParameters: [], missingCredentials: [])
+        var result = Result(text: "", missingParameters: [], missingCredentials: [], budget: budget)
         render(template, mode: mode, depth: 0, into: &result)
         return result
     }
@@ -46,11 +78,12 @@ struct TemplateRenderer {
         var output = ""
         var inString = false
         var index = template.startIndex
-        while index < template.endIndex {
+        while index < template.endIndex, !result.overflowed {
             let character = template[index]
             if character == "$", let placeholder = Placeholder(in: template, at: index),
                placeholder.namespace == "parameters" || (placeholder.namespace == "credential" && credential != nil) {
                 var next = placeholder.end
+                result.spend(16)
                 insert(placeholder, mode: mode, inString: inString, depth: depth, output: &output,
                        following: &next, template: template, result: &result)
                 if next != placeholder.end { inString = false } // consumed the closing quote of `"${…:-null}"`
@@ -101,6 +134,11 @@ struct TemplateRenderer {
             return
         }
         let resolved = resolve(value, mode: mode, inString: inString, depth: depth, result: &result)
+        result.spend(resolved.text.utf8.count)
+        if mode == .url {
+            if case .data = value { output += Self.percentEncoded(resolved.text) } else { output += resolved.text }
+            return
+        }
         if placeholder.asString || (mode == .jsonBody && inString) {
             output += mode == .jsonBody || placeholder.asString ? jsonEscaped(resolved.text) : resolved.text
         } else if mode == .plainText || verbatim.contains(placeholder.key) {
@@ -127,12 +165,33 @@ struct TemplateRenderer {
             }
             // Inside a string literal the expansion is plain text, escaped as a whole afterwards;
             // in a JSON position it is JSON source with its own positions.
-            let nestedMode: Mode = mode == .jsonBody && !inString ? .jsonBody : .plainText
-            var nested = Result(text: "", missingParameters: [], missingCredentials: [])
-            render(text, mode: nestedMode, depth: depth + 1, into: &nested)
+            let nestedMode: Mode = mode == .url ? .url : mode == .jsonBody && !inString ? .jsonBody : .plainText
+            result.spend(text.utf8.count)
+            var nested = Result(text: "", missingParameters: [], missingCredentials: [], budget: result.budget)
+            if !result.overflowed { render(text, mode: nestedMode, depth: depth + 1, into: &nested) }
+            result.budget = nested.budget
+            result.overflowed = result.overflowed || nested.overflowed
             result.missingParameters += nested.missingParameters
             return (nested.text, JSON.parseOrNil(nested.text) != nil ? nested.text : nil)
         }
+    }
+}
+
+extension TemplateRenderer {
+    /// Every byte but the URL-unreserved ones as `%XX`.
+    static func percentEncoded(_ text: String) -> String {
+        var output = ""
+        output.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                output.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                output += "%" + String(byte, radix: 16, uppercase: true).leftPadded(2)
+            }
+        }
+        return output
     }
 }
 

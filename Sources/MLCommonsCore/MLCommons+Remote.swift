@@ -39,8 +39,11 @@ extension MLCommons {
         if let id = object["connector_id"]?.stringValue { _ = try await remote.connectors.definition(id: id) }
         if let inline = object["connector"], !inline.isNull {
             let definition = try connectorCall { () throws(ConnectorError) in try ConnectorDefinition(json: inline) }
+            let settings = try await context.settings.current()
+            try connectorCall { () throws(ConnectorError) in try RemoteRuntime.endpointPolicy(settings).checkTrusted(connector: definition) }
             object["connector"] = .object(try remote.connectors.storedSource(definition))
         }
+        try await GuardrailChain.checkNoCycle(modelID: modelID, guardrails: object["guardrails"], models: context.models)
         if let interface = object["interface"], !interface.isNull {
             object["interface"] = try connectorCall { () throws(ConnectorError) in try ModelInterface(json: interface) }.json
         }

@@ -121,6 +121,7 @@ public final class MLCommons: Sendable {
     /// start, not counted as crashes); a job that did not end in time is abandoned and the next start
     /// recovers what it left.
     public func close(jobTimeout: Duration = .seconds(10)) async throws {
+        ActiveDownloads.shared.cancelAll(owner: context.downloader.scratchDir)
         if await !context.jobs.stop(timeout: jobTimeout) {
             context.logger.warning("stopping with \(context.jobs.count) register or deploy job(s) still running; the next start recovers them")
         }

@@ -13,6 +13,12 @@ import Testing
         #expect(Self.errors(["enum": ["a", "b"]], "c") == ["$: does not have a value in the enumeration [a, b]"])
         #expect(Self.errors(["pattern": "^a+$"], "ab") == ["$: does not match the regex pattern ^a+$"])
         #expect(Self.errors(["pattern": "b"], "abc").isEmpty)
+        #expect(Self.errors(["pattern": "^a+$"], "aa\n").isEmpty)
+        #expect(Self.errors(["pattern": #"(\w)\1"#], "aa") == [#"$: the regex pattern (\w)\1 is not supported"#])
+        // Patterns run in linear time (ICU backtracks exponentially here).
+        let start = ContinuousClock.now
+        #expect(Self.errors(["pattern": "^(a+)+$"], .string(String(repeating: "a", count: 20_000) + "!")).count == 1)
+        #expect(start.duration(to: .now) < .seconds(10))
         #expect(Self.errors(["minimum": 1], 0) == ["$: must have a minimum value of 1"])
         #expect(Self.errors(["maximum": 1.5], 2) == ["$: must have a maximum value of 1.5"])
         #expect(Self.errors(["exclusiveMinimum": 1], 1) == ["$: must have an exclusive minimum value of 1"])

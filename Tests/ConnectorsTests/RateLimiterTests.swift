@@ -18,6 +18,11 @@ final class ManualClock: @unchecked Sendable {
             == "Limit field must be a positive number.")
         #expect(throws: ConnectorError.self) { try RateLimit(json: ["limit": "abc", "unit": "SECONDS"]) }
         #expect(throws: ConnectorError.self) { try RateLimit(json: ["limit": 1, "unit": "minutes"]) }
+        // Huge limits are stored as written, not converted to an Int64 (which traps beyond 9.2e18).
+        #expect(try RateLimit(limit: 1e30, unit: "SECONDS").json["limit"] == "1e+30")
+        #expect(try RateLimit(limit: 9.3e18, unit: "SECONDS").json["limit"]?.stringValue?.contains("e+18") == true)
+        #expect(throws: ConnectorError.self) { try RateLimit(json: ["limit": "NaN", "unit": "SECONDS"]) }
+        #expect(throws: ConnectorError.self) { try RateLimit(json: ["limit": "inf", "unit": "SECONDS"]) }
         #expect(try RateLimit(limit: 4, unit: "MINUTES").json == ["limit": "4", "unit": "MINUTES"])
     }
 

@@ -11,7 +11,7 @@ import Testing
     @Test(arguments: [
         ("https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-v2:1/invoke", #"{"prompt":"Grüße, 世界 😀 \"q\""}"#, true),
         ("https://bedrock-runtime.us-east-1.amazonaws.com/model/amazon.titan-embed-text-v1/invoke?b=2&a=1&a=0", #"{"inputText":"hello"}"#, false),
-        ("http://127.0.0.1:8443/a/./b/../c%20d/invoke", "", true),
+        ("http://127.0.0.1:8443/a/b/c%20d/invoke", "", true), // dot segments are refused before signing (ParsedURL)
     ])
     func matchesBotocore(url: String, body: String, withToken: Bool) throws {
         var credentials = Self.credentials

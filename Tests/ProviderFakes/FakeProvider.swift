@@ -142,29 +142,46 @@ public final class DroppingServer: @unchecked Sendable {
     public init() {}
 
     public func start() throws {
-        socketDescriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        (socketDescriptor, port) = LoopbackListener.open()
+        LoopbackListener.acceptLoop(socketDescriptor) { [self] client in
+            lock.withLock { accepted += 1 }
+            close(client)
+        }
+    }
+
+    public func stop() { LoopbackListener.close(socketDescriptor) }
+}
+
+/// A TCP listener on 127.0.0.1 with a free port, for the raw-socket fakes.
+enum LoopbackListener {
+    static func open() -> (descriptor: Int32, port: Int) {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var reuse: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketDescriptor, $0, length) } }
-        listen(socketDescriptor, 16)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socketDescriptor, $0, &length) } }
-        port = Int(UInt16(bigEndian: address.sin_port))
-        let descriptor = socketDescriptor
-        Thread.detachNewThread { [self] in
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } }
+        listen(descriptor, 32)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
+        return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    /// Accepts connections on a background thread until the listener closes.
+    static func acceptLoop(_ descriptor: Int32, _ handle: @escaping @Sendable (Int32) -> Void) {
+        Thread.detachNewThread {
             while true {
                 let client = accept(descriptor, nil, nil)
                 if client < 0 { return }
-                lock.withLock { accepted += 1 }
-                close(client)
+                handle(client)
             }
         }
     }
 
-    public func stop() {
-        shutdown(socketDescriptor, Int32(SHUT_RDWR))
-        close(socketDescriptor)
+    static func close(_ descriptor: Int32) {
+        shutdown(descriptor, Int32(SHUT_RDWR))
+        Foundation.close(descriptor)
     }
 }

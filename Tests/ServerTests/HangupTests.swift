@@ -10,6 +10,7 @@ import Testing
         try await mirror.start()
         defer { mirror.stop() }
         try await ConnectionTests.withServer(["--log-level", "debug", "--artifacts-url", mirror.baseURL]) { client, server in
+            try await client.setPersistent([MirrorAccess.setting: true])
             let modelID = try await ServerBatchingTests.deployBERT(client, mirror)
             let path = "/_plugins/_ml/_predict/text_embedding/\(modelID)"
 

@@ -49,11 +49,20 @@ class Server:
         while time.monotonic() < deadline:
             if port_file.exists() and port_file.read_text().strip():
                 self.port = int(port_file.read_text())
+                self.allow_loopback_mirror()
                 return
             if self.process.poll() is not None:
                 raise RuntimeError("server exited at start-up:\n" + self.log_path.read_text())
             time.sleep(0.05)
         raise RuntimeError("server did not start:\n" + self.log_path.read_text())
+
+    def allow_loopback_mirror(self):
+        """The mirror is on 127.0.0.1, which model downloads refuse by default."""
+        import urllib.request
+        body = json.dumps({"persistent": {"plugins.ml_commons.allow_private_model_url": True}}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/_cluster/settings", data=body, method="PUT",
+                                         headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=10).read()
 
     def stop(self):
         if self.process and self.process.poll() is None:

@@ -122,6 +122,7 @@ struct ConnectorService: Sendable {
         if let credential = changes["credential"]?.objectValue, !credential.isEmpty { merged["credential"] = .object(credential) }
         let updated = try connectorCall { () throws(ConnectorError) in try ConnectorDefinition(json: .object(merged)) }
         try connectorCall { () throws(ConnectorError) in try RemoteRuntime.endpointPolicy(settings).checkTrusted(connector: updated) }
+        try Self.checkCredentialFollowsHost(current: current, updated: updated, changes: changes)
         var source = try storedSource(updated)
         for key in ["backend_roles", "owner", "access", "created_time", "tenant_id"] { source[key] = document.source[key] }
         source["last_updated_time"] = .int(nowMillis())
@@ -129,6 +130,20 @@ struct ConnectorService: Sendable {
                                                  condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm))
         return WriteResult(index: Indices.connector, id: id, version: stored.version, seqNo: stored.seqNo,
                            primaryTerm: stored.primaryTerm, outcome: .updated)
+    }
+
+    /// A stored key was given for the hosts the connector called then: an update that sends any
+    /// action to another origin (scheme, host or port) must bring the credential again.
+    static func checkCredentialFollowsHost(current: ConnectorDefinition, updated: ConnectorDefinition, changes: JSONObject) throws {
+        if let credential = changes["credential"]?.objectValue, !credential.isEmpty { return }
+        func origins(_ connector: ConnectorDefinition) -> Set<String> {
+            Set(EndpointPolicy.renderedURLs(of: connector).map { ParsedURL($0)?.origin ?? $0 })
+        }
+        let added = origins(updated).subtracting(origins(current))
+        guard added.isEmpty else {
+            throw MLError.illegalArgument("The connector update sends requests to a new host (\(added.sorted().joined(separator: ", "))): "
+                + "give the credential again in the same request, so a stored key is never sent to a host it was not given for")
+        }
     }
 
     func delete(_ id: String) async throws -> WriteResult {

@@ -83,8 +83,10 @@ struct RemotePrediction: Sendable {
         let guardrails = try connectorCall { () throws(ConnectorError) in try Guardrails(json: json) }
         let prediction = self
         let invoker = GuardModelInvoker { modelID, parameters in
-            let guardModel = try await prediction.context.models.require(modelID)
-            return try await prediction.predict(guardModel, algorithm: nil, body: ["parameters": .object(parameters)])
+            try await GuardrailChain.nested {
+                let guardModel = try await prediction.context.models.require(modelID)
+                return try await prediction.predict(guardModel, algorithm: nil, body: ["parameters": .object(parameters)])
+            }
         }
         return GuardrailEvaluator(guardrails: guardrails, stopWords: StoreStopWords(store: context.store), modelInvoker: invoker)
     }

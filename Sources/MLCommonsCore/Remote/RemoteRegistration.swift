@@ -46,6 +46,7 @@ struct RemoteRegistration: Sendable {
             throw MLError.illegalArgument("A remote model needs a connector: give connector_id or connector")
         }
         try validateOptions(object, connector: connector, into: &meta)
+        try await GuardrailChain.checkNoCycle(modelID: customID, guardrails: object["guardrails"], models: context.models)
         if let enabled = object["is_enabled"], enabled.boolValue == nil { throw MLError.parse("is_enabled must be a boolean") }
 
         if let groupID, try await context.store.get(index: Indices.modelGroup, id: groupID) == nil {

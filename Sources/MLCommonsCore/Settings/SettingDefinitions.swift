@@ -90,6 +90,10 @@ public enum MLSettings {
     public static let diskFreeSpaceThreshold = "disk_free_space_threshold"
     public static let artifactsBaseURL = "artifacts_base_url"
     public static let maxDownloadBytes = "max_model_download_bytes"
+    public static let allowPrivateModelURL = "allow_private_model_url"
+    public static let downloadConnectTimeout = "model_download.connect_timeout_seconds"
+    public static let downloadIdleTimeout = "model_download.idle_timeout_seconds"
+    public static let downloadTotalTimeout = "model_download.total_timeout_seconds"
     public static let maxModelMemoryBytes = "max_model_memory_bytes"
     public static let inferenceThreads = "native.inference_threads"
     public static let batchTokenBudget = "native.batch_token_budget"
@@ -151,6 +155,11 @@ public enum MLSettings {
         // Ours: where pretrained artifacts come from, and the largest artifact a download may bring.
         .init(key: artifactsBaseURL, kind: .string, defaultValue: .string(defaultArtifactsBaseURL)),
         .init(key: maxDownloadBytes, kind: .int(1...(Int64(1) << 42)), defaultValue: .int(Int64(4) << 30)),
+        // Ours: model downloads (docs/hardening-outbound.md): private addresses, and timeouts.
+        .init(key: allowPrivateModelURL, kind: .bool, defaultValue: false),
+        .init(key: downloadConnectTimeout, kind: .int(1...3_600), defaultValue: 10),
+        .init(key: downloadIdleTimeout, kind: .int(1...86_400), defaultValue: 30),
+        .init(key: downloadTotalTimeout, kind: .int(1...604_800), defaultValue: 3_600),
         .init(key: maxModelMemoryBytes, kind: .int(0...(Int64(1) << 50)), defaultValue: 0),
         // Ours: the native engine's worker threads (0: one per core), the tokens one forward pass may
         // batch across requests, and the requests a model's queue holds before answering 429.

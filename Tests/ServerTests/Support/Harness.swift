@@ -8,7 +8,10 @@ func withServer<T>(_ body: (TestClient, ServerProcess, ArtifactMirror) async thr
     let server = ServerProcess(artifactsURL: mirror.baseURL)
     do {
         try await server.start()
-        let result = try await body(TestClient(baseURL: server.baseURL), server, mirror)
+        let client = TestClient(baseURL: server.baseURL)
+        // The mirror is on 127.0.0.1, which model downloads refuse by default (OutboundTests proves it).
+        try await client.setPersistent([MirrorAccess.setting: true])
+        let result = try await body(client, server, mirror)
         await server.stop()
         mirror.stop()
         try? FileManager.default.removeItem(at: server.dataDir)
@@ -37,6 +40,10 @@ extension TestClient {
         let reply = try await expect(200, "POST", "/_plugins/_ml/\(index)/_search", ["query": query, "size": 0])
         return Int(reply["hits"]?["total"]?["value"]?.intValue ?? -1)
     }
+}
+
+enum MirrorAccess {
+    static let setting = "plugins.ml_commons.allow_private_model_url"
 }
 
 let miniLMName = "huggingface/sentence-transformers/all-MiniLM-L6-v2"

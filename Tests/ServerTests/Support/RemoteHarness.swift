@@ -158,3 +158,26 @@ extension RecordingClient {
         return id
     }
 }
+
+extension String {
+    /// Whether this reply or log line holds `secret` in any spelling a redaction must catch: as
+    /// written, JSON-escaped, percent-encoded or base64, or once `\uXXXX`, `\/` and `%XX` escapes
+    /// are decoded.
+    func containsAnyForm(of secret: String) -> Bool {
+        let base64 = Data(secret.utf8).base64EncodedString()
+        let forms = [secret, String(JSON.string(secret).serialized.dropFirst().dropLast()), base64,
+                     base64.replacingOccurrences(of: "=", with: ""),
+                     secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? secret]
+        if forms.contains(where: { contains($0) }) { return true }
+        var decoded = replacingOccurrences(of: "\\/", with: "/")
+        if let escape = try? NSRegularExpression(pattern: #"\\u([0-9a-fA-F]{4})"#) {
+            for match in escape.matches(in: decoded, range: NSRange(decoded.startIndex..., in: decoded)).reversed() {
+                guard let range = Range(match.range, in: decoded), let hex = Range(match.range(at: 1), in: decoded),
+                      let value = UInt32(decoded[hex], radix: 16), let scalar = Unicode.Scalar(value) else { continue }
+                decoded.replaceSubrange(range, with: String(scalar))
+            }
+        }
+        decoded = decoded.replacingOccurrences(of: "\\\"", with: "\"")
+        return decoded.contains(secret) || (decoded.removingPercentEncoding ?? decoded).contains(secret)
+    }
+}

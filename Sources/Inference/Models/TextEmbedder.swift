@@ -42,6 +42,7 @@ public final class TextEmbedder: NativeModel, @unchecked Sendable {
         let weightsURL = folder.appendingPathComponent("model.safetensors")
         guard FileManager.default.fileExists(atPath: weightsURL.path) else { throw WeightError("\(folder.path) has no model.safetensors") }
         let encoder = try TransformerEncoder(config: config, weights: Safetensors.read(weightsURL))
+        try encoder.check(tokenizer)
 
         let modules = try json("modules.json")?.arrayValue ?? []
         var folderPooling: PoolingMode?
@@ -54,7 +55,7 @@ public final class TextEmbedder: NativeModel, @unchecked Sendable {
             }
             if type.hasSuffix(".Normalize") { folderNormalize = true }
             if type.hasSuffix(".Dense"), let path = module["path"]?.stringValue {
-                dense = try Self.denseModule(folder.appendingPathComponent(path), config: json(path + "/config.json"))
+                dense = try Self.denseModule(folder.appendingPathComponent(path), config: json(path + "/config.json")).checked(inputWidth: config.hiddenSize)
             }
         }
         let sentenceConfig = try json("sentence_bert_config.json")

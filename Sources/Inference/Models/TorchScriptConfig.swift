@@ -22,7 +22,8 @@ enum TorchScriptConfig {
         let viewPattern = try NSRegularExpression(pattern: #"torch\.view\([^\[\]]*\[[^,\[\]]+, *[^,\[\]]+, *(\d+), *(\d+)\]\)"#)
         let heads = viewPattern.matches(in: code, range: NSRange(code.startIndex..., in: code)).lazy.compactMap { match -> Int? in
             guard let h = Int((code as NSString).substring(with: match.range(at: 1))),
-                  let d = Int((code as NSString).substring(with: match.range(at: 2))), h * d == hidden else { return nil }
+                  let d = Int((code as NSString).substring(with: match.range(at: 2))),
+                  h.multipliedReportingOverflow(by: d) == (hidden, false) else { return nil }
             return h
         }.first
         guard let heads else { throw WeightError("cannot find the number of attention heads in the TorchScript code; give model_config.all_config") }

@@ -84,6 +84,10 @@ public struct Tokenizer: Sendable {
 
     public func id(for token: String) -> Int32? { addedTokens.id(of: token) ?? model.id(for: token) }
 
+    /// The ids every encoding may contain whatever the text: the post-processor's special tokens and
+    /// the added tokens. A model must have an embedding for each (checked when it loads).
+    var fixedIDs: [Int32] { (postProcessor?.specialIDs ?? []) + addedTokens.tokens.map(\.id) }
+
     /// Ids of the special tokens, which decoding with `skip_special_tokens` drops.
     public var specialTokenIDs: Set<Int32> { addedTokens.specialIDs }
 

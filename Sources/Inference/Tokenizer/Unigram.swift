@@ -18,12 +18,12 @@ struct Unigram: TokenModel {
     init(_ json: JSON) throws {
         guard let vocab = json["vocab"]?.arrayValue else { throw TokenizerError("Unigram model has no vocab") }
         pieces = try vocab.map { entry in
-            guard let pair = entry.arrayValue, pair.count == 2, let piece = pair[0].stringValue, let score = pair[1].doubleValue else {
-                throw TokenizerError("a Unigram vocab entry is not [piece, score]")
+            guard let pair = entry.arrayValue, pair.count == 2, let piece = pair[0].stringValue, let score = pair[1].doubleValue, score.isFinite else {
+                throw TokenizerError("a Unigram vocab entry is not [piece, finite score]")
             }
             return (piece, score)
         }
-        guard let unk = json["unk_id"]?.intValue, Int(unk) < pieces.count else { throw TokenizerError("Unigram model has no valid unk_id") }
+        guard let unk = json["unk_id"]?.intValue, unk >= 0, Int(unk) < pieces.count, pieces.count <= Int(Int32.max) else { throw TokenizerError("Unigram model has no valid unk_id") }
         if json["byte_fallback"]?.boolValue == true { throw TokenizerError("Unigram byte_fallback is not supported yet") }
         unknownID = Int32(unk)
         unknownScore = (pieces.map(\.score).min() ?? 0) - 10

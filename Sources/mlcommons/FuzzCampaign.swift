@@ -1,0 +1,177 @@
+import Foundation
+import OrderedJSON
+
+/// Makes mutants of the seeds and runs them in child processes, `jobs` at a time.
+struct FuzzCampaign {
+    let seeds: [FuzzSeed]
+    let seed: UInt64
+    let work: URL
+    let failures: URL
+    let timeout: Double
+    let memoryMB: Int
+    private var zipEntries: [URL: [(path: String, data: Data)]] = [:]
+
+    init(seeds: [FuzzSeed], seed: UInt64, work: URL, failures: URL, timeout: Double, memoryMB: Int) {
+        self.seeds = seeds
+        self.seed = seed
+        self.work = work
+        self.failures = failures
+        self.timeout = timeout
+        self.memoryMB = memoryMB
+    }
+
+    /// A prepared mutant: its folder and the worker arguments that run it.
+    struct Mutant {
+        let index: Int
+        let directory: URL
+        let seed: FuzzSeed
+        let description: String
+        var arguments: [String]
+    }
+
+    mutating func run(seconds: Double, iterations: Int?, jobs: Int) throws -> FuzzSummary {
+        var summary = FuzzSummary()
+        let start = Date()
+        var running: [(FuzzChild, Mutant)] = []
+        var index = 0
+        func timeLeft() -> Bool { Date().timeIntervalSince(start) < seconds }
+        while true {
+            while running.count < jobs, timeLeft(), iterations.map({ index < $0 }) ?? true {
+                let mutant = try make(index)
+                running.append((try FuzzChild(arguments: mutant.arguments, output: mutant.directory, memoryMB: memoryMB), mutant))
+                index += 1
+            }
+            if running.isEmpty { break }
+            var still: [(FuzzChild, Mutant)] = []
+            for (child, mutant) in running {
+                if let result = child.poll(timeout: timeout) {
+                    try record(result, mutant, into: &summary)
+                } else {
+                    still.append((child, mutant))
+                }
+            }
+            running = still
+            if !running.isEmpty { usleep(2_000) }
+        }
+        summary.seconds = Date().timeIntervalSince(start)
+        return summary
+    }
+
+    private func record(_ result: FuzzChild.Result, _ mutant: Mutant, into summary: inout FuzzSummary) throws {
+        summary.run += 1
+        summary.peakResidentKB = max(summary.peakResidentKB, result.peakResidentKB)
+        let cause: String?
+        switch result.outcome {
+        case .finished(let report):
+            cause = nil
+            if report.loaded { summary.loaded += 1 } else {
+                summary.rejected += 1
+                summary.rejections[Self.category(report.message), default: 0] += 1
+            }
+            if report.validated == true && !report.loaded { summary.validatedButFailedLoad += 1 }
+            if report.validated == false && report.loaded { summary.rejectedByValidationButLoaded += 1 }
+        case .crashed(let reason):
+            summary.crashes += 1
+            cause = "crash: \(reason)"
+        case .hung:
+            summary.hangs += 1
+            cause = "hang: more than \(timeout) s"
+        case .outOfMemory(let reason):
+            summary.outOfMemory += 1
+            cause = "out of memory: \(reason)"
+        }
+        guard let cause else {
+            try? FileManager.default.removeItem(at: mutant.directory)
+            return
+        }
+        let saved = failures.appendingPathComponent("\(mutant.index)-\(mutant.seed.kind.rawValue)-\(mutant.seed.url.deletingPathExtension().lastPathComponent)")
+        try FileManager.default.createDirectory(at: failures, withIntermediateDirectories: true)
+        try? FileManager.default.removeItem(at: saved)
+        try FileManager.default.moveItem(at: mutant.directory, to: saved)
+        let replay = ([FuzzChild.executable] + mutant.arguments).map { $0.replacingOccurrences(of: mutant.directory.path, with: saved.path) }
+        try "\(cause)\nseed: \(mutant.seed.url.path)\nmutation: \(mutant.description)\nreplay: \(replay.joined(separator: " "))\n"
+            .write(to: saved.appendingPathComponent("cause.txt"), atomically: true, encoding: .utf8)
+        let key = Self.category(cause)
+        if let known = summary.causes[key] { summary.causes[key] = (known.count + 1, known.example) } else { summary.causes[key] = (1, saved.path) }
+        print("[\(mutant.index)] \(cause) (\(mutant.seed.name): \(mutant.description)) → \(saved.path)")
+    }
+
+    /// A message without its numbers, so the same cause counts once.
+    static func category(_ message: String) -> String {
+        String(message.prefix(160).map { $0.isNumber ? "#" : $0 }).replacingOccurrences(of: "##", with: "#")
+    }
+
+    /// Mutant `index`: its seed and mutation come from `seed` and `index` alone.
+    private mutating func make(_ index: Int) throws -> Mutant {
+        var random = FuzzRandom(seed: seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(index))
+        let source = seeds.randomElement(using: &random)!
+        let directory = work.appendingPathComponent("m\(index)")
+        try? FileManager.default.removeItem(at: directory)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var arguments = ["fuzz-artifacts", "--worker", directory.path, "--worker-kind", source.kind.rawValue, "--memory-mb", String(memoryMB)]
+        let description: String
+        switch source.kind {
+        case .tokenizer:
+            let (bytes, what) = JSONMutator.mutate([UInt8](try Data(contentsOf: source.url)), random: &random)
+            try Data(bytes).write(to: directory.appendingPathComponent("tokenizer.json"))
+            description = "tokenizer.json: \(what)"
+        case .folder:
+            let folder = directory.appendingPathComponent("folder")
+            try FileManager.default.copyItem(at: source.url, to: folder)
+            let files = (FileManager.default.enumerator(atPath: folder.path)?.allObjects as? [String] ?? []).sorted()
+                .filter { $0.hasSuffix(".json") || $0.hasSuffix(".safetensors") || $0.hasSuffix(".bin") }
+            let weights = files.filter { !$0.hasSuffix(".json") }
+            let file = (random.chance(0.45) && !weights.isEmpty ? weights : files).randomElement(using: &random)!
+            let url = folder.appendingPathComponent(file)
+            let bytes = [UInt8](try Data(contentsOf: url))
+            let (mutated, what) = file.hasSuffix(".json") ? JSONMutator.mutate(bytes, random: &random)
+                : BinaryMutator.mutate(bytes, hotSpots: file.hasSuffix(".safetensors") ? BinaryMutator.safetensorsHotSpots(bytes) : BinaryMutator.zipHotSpots(bytes), random: &random)
+            try Data(mutated).write(to: url)
+            description = "\(file): \(what)"
+        case .zip:
+            arguments += ["--worker-function", source.function, "--worker-format", source.format]
+            description = try mutateZip(source, into: directory, random: &random)
+        }
+        return Mutant(index: index, directory: directory, seed: source, description: description, arguments: arguments)
+    }
+
+    /// The artifact zip raw, one of its entries, or the config it is registered with.
+    private mutating func mutateZip(_ source: FuzzSeed, into directory: URL, random: inout FuzzRandom) throws -> String {
+        let zip = directory.appendingPathComponent("artifact.zip"), configURL = directory.appendingPathComponent("config.json")
+        var config: [UInt8]?
+        if let seedConfig = source.config, random.chance(0.7) {
+            // The registration body carries all_config as a string: mutate the config itself.
+            let body = try JSON.parse(Data(contentsOf: seedConfig))
+            config = Array((body["model_config"]?["all_config"]?.stringValue ?? body.serialized).utf8)
+        }
+        var description: String
+        let choice = Double.random(in: 0..<1, using: &random)
+        if choice < 0.3 {
+            let (bytes, what) = BinaryMutator.mutate([UInt8](try Data(contentsOf: source.url)), hotSpots: BinaryMutator.zipHotSpots([UInt8](try Data(contentsOf: source.url))), random: &random)
+            try Data(bytes).write(to: zip)
+            description = "zip: \(what)"
+        } else if choice < 0.8 || config == nil {
+            if zipEntries[source.url] == nil { zipEntries[source.url] = try FuzzZip.entries(of: source.url) }
+            var entries = zipEntries[source.url]!
+            let models = entries.indices.filter { entries[$0].path.hasSuffix(".pt") || entries[$0].path.hasSuffix(".onnx") }
+            let index = (random.chance(0.65) && !models.isEmpty ? models : Array(entries.indices)).randomElement(using: &random)!
+            let bytes = [UInt8](entries[index].data)
+            let (mutated, what) = entries[index].path.hasSuffix(".json") ? JSONMutator.mutate(bytes, random: &random)
+                : BinaryMutator.mutate(bytes, hotSpots: BinaryMutator.zipHotSpots(bytes) + stride(from: 0, to: min(bytes.count, 8192), by: 32).map { $0 }, random: &random)
+            entries[index].data = Data(mutated)
+            let deflate = random.chance(0.2)
+            try FuzzZip.write(entries, to: zip, deflate: deflate)
+            description = "\(entries[index].path)\(deflate ? " (deflated zip)" : ""): \(what)"
+        } else {
+            try FileManager.default.copyItem(at: source.url, to: zip)
+            let (mutated, what) = JSONMutator.mutate(config!, random: &random)
+            config = mutated
+            description = "all_config: \(what)"
+        }
+        if let config {
+            try Data(config).write(to: configURL)
+            description += " (with all_config)"
+        }
+        return description
+    }
+}

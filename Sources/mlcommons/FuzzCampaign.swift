@@ -60,10 +60,10 @@ struct FuzzCampaign {
     private func record(_ result: FuzzChild.Result, _ mutant: Mutant, into summary: inout FuzzSummary) throws {
         summary.run += 1
         summary.peakResidentKB = max(summary.peakResidentKB, result.peakResidentKB)
-        let cause: String?
+        let failure: String?
         switch result.outcome {
         case .finished(let report):
-            cause = nil
+            failure = nil
             if report.loaded { summary.loaded += 1 } else {
                 summary.rejected += 1
                 summary.rejections[Self.category(report.message), default: 0] += 1
@@ -72,17 +72,22 @@ struct FuzzCampaign {
             if report.validated == false && report.loaded { summary.rejectedByValidationButLoaded += 1 }
         case .crashed(let reason):
             summary.crashes += 1
-            cause = "crash: \(reason)"
+            failure = "crash: \(reason)"
         case .hung:
             summary.hangs += 1
-            cause = "hang: more than \(timeout) s"
+            failure = "hang: more than \(timeout) s"
         case .outOfMemory(let reason):
             summary.outOfMemory += 1
-            cause = "out of memory: \(reason)"
+            failure = "out of memory: \(reason)"
         }
-        guard let cause else {
+        guard let found = failure else {
             try? FileManager.default.removeItem(at: mutant.directory)
             return
+        }
+        var cause = found
+        if case .hung = result.outcome {} else if summary.failed <= 20,
+           let location = try? FuzzChild(arguments: mutant.arguments, output: mutant.directory, memoryMB: memoryMB, backtrace: true).crashLocation(timeout: timeout * 3) {
+            cause += " at \(location)"
         }
         let saved = failures.appendingPathComponent("\(mutant.index)-\(mutant.seed.kind.rawValue)-\(mutant.seed.url.deletingPathExtension().lastPathComponent)")
         try FileManager.default.createDirectory(at: failures, withIntermediateDirectories: true)

@@ -90,7 +90,8 @@ final class FuzzChild {
     private let output: URL
     private let memoryMB: Int
 
-    init(arguments: [String], output: URL, memoryMB: Int) throws {
+    /// - Parameter backtrace: let the Swift runtime print a symbolicated backtrace (seconds per crash).
+    init(arguments: [String], output: URL, memoryMB: Int, backtrace: Bool = false) throws {
         self.output = output
         self.memoryMB = memoryMB
         var actions = posix_spawn_file_actions_t()
@@ -100,7 +101,7 @@ final class FuzzChild {
         posix_spawn_file_actions_addopen(&actions, 2, output.appendingPathComponent("stderr.txt").path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         // The runtime's crash backtracer takes seconds per crash; the fuzzer only needs the message.
         var environment = ProcessInfo.processInfo.environment
-        environment["SWIFT_BACKTRACE"] = "enable=no"
+        environment["SWIFT_BACKTRACE"] = backtrace ? "enable=yes,interactive=no,color=no,threads=crashed" : "enable=no"
         let argv = ([Self.executable] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
@@ -108,6 +109,15 @@ final class FuzzChild {
         let status = posix_spawn(&pid, Self.executable, &actions, nil, argv, envp)
         guard status == 0 else { throw FuzzError("cannot start a fuzz worker: \(String(cString: strerror(status)))") }
         self.pid = pid
+    }
+
+    /// Runs to the end (a replay), then returns where in the project's sources the crash happened.
+    func crashLocation(timeout: Double) -> String? {
+        while poll(timeout: timeout) == nil { usleep(10_000) }
+        let stderr = (try? String(contentsOf: output.appendingPathComponent("stderr.txt"), encoding: .utf8)) ?? ""
+        // The innermost frame in this repository's sources (not the standard library's).
+        guard let range = stderr.range(of: #"Sources/[A-Za-z]+/[^ :]+\.swift:[0-9]+"#, options: .regularExpression) else { return nil }
+        return String(stderr[range])
     }
 
     /// The result once the child has ended (killing it past `timeout`), nil while it runs.

@@ -290,4 +290,27 @@ import Testing
         let tokenizer = try Tokenizer.load(Data(#"{"model":{"type":"WordPiece","vocab":{"[UNK]":0}},"added_tokens":[{"id":5000000,"content":"[X]"}]}"#.utf8))
         #expect(Self.message { try TransformerEncoder.check(tokenizer, vocabularySize: 100) }?.contains("beyond the model's vocabulary") == true)
     }
+
+    // MARK: found by fuzz-artifacts
+
+    /// Fuzzer: a Unigram piece of 100k bytes made a 100k-deep chain of trie objects, whose release overflowed the stack.
+    @Test func unigramPieceOf100kBytesLoads() throws {
+        let piece = String(repeating: "x", count: 100_000)
+        let tokenizer = try Tokenizer.load(Data(#"{"model":{"type":"Unigram","unk_id":0,"vocab":[["<unk>",0.0],["\#(piece)",-1.0],["x",-2.0]]}}"#.utf8))
+        #expect(tokenizer.tokenize("xx") == [2, 2])
+    }
+
+    /// Fuzzer: `max_seq_length` of Int64.min (sentence_bert_config.json) or a truncation `max_length` of
+    /// Int64.min (tokenizer.json) overflowed the truncation arithmetic.
+    @Test func negativeSequenceLimitsAreRefused() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("hostile-folder-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: Fixtures.url("architectures/bert/folder"), to: folder)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data(#"{"max_seq_length": -9223372036854775808}"#.utf8).write(to: folder.appendingPathComponent("sentence_bert_config.json"))
+        #expect(Self.message { _ = try TextEmbedder.load(folder: folder) }?.contains("max_seq_length") == true)
+        let truncating = #"{"model":{"type":"WordPiece","vocab":{"[UNK]":0}},"truncation":{"max_length":-9223372036854775808}}"#
+        #expect(Self.message { _ = try Tokenizer.load(Data(truncating.utf8)) }?.contains("max_length") == true)
+        let tokenizer = try Tokenizer.load(Data(#"{"model":{"type":"WordPiece","vocab":{"[UNK]":0}}}"#.utf8))
+        #expect(tokenizer.encode("a b", maxLength: Int.min).ids.isEmpty)
+    }
 }

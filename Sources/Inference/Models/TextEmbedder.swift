@@ -59,8 +59,9 @@ public final class TextEmbedder: NativeModel, @unchecked Sendable {
             }
         }
         let sentenceConfig = try json("sentence_bert_config.json")
-        let maxLength = min(Int(sentenceConfig?["max_seq_length"]?.intValue ?? Int64(tokenizer.truncationLength ?? config.maxPositions)),
-                            config.maxPositions)
+        let maxSequence = sentenceConfig?["max_seq_length"]?.intValue ?? Int64(tokenizer.truncationLength ?? config.maxPositions)
+        guard maxSequence >= 1 else { throw WeightError("sentence_bert_config.json max_seq_length is \(maxSequence); it must be positive") }
+        let maxLength = Int(min(maxSequence, Int64(config.maxPositions)))
         return TextEmbedder(tokenizer: tokenizer, encoder: encoder, pooling: pooling ?? folderPooling ?? .mean,
                             normalize: normalize ?? folderNormalize, maxLength: maxLength, dense: dense)
     }

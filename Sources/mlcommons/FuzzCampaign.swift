@@ -128,9 +128,7 @@ struct FuzzCampaign {
             let weights = files.filter { !$0.hasSuffix(".json") }
             let file = (random.chance(0.45) && !weights.isEmpty ? weights : files).randomElement(using: &random)!
             let url = folder.appendingPathComponent(file)
-            let bytes = [UInt8](try Data(contentsOf: url))
-            let (mutated, what) = file.hasSuffix(".json") ? JSONMutator.mutate(bytes, random: &random)
-                : BinaryMutator.mutate(bytes, hotSpots: file.hasSuffix(".safetensors") ? BinaryMutator.safetensorsHotSpots(bytes) : BinaryMutator.zipHotSpots(bytes), random: &random)
+            let (mutated, what) = try Self.mutate(file: file, [UInt8](try Data(contentsOf: url)), random: &random)
             try Data(mutated).write(to: url)
             description = "\(file): \(what)"
         case .zip:
@@ -138,6 +136,24 @@ struct FuzzCampaign {
             description = try mutateZip(source, into: directory, random: &random)
         }
         return Mutant(index: index, directory: directory, seed: source, description: description, arguments: arguments)
+    }
+
+    /// One mutant of a file, by its kind: JSON values, safetensors headers, protobuf fields, or, for
+    /// TorchScript zips, one of their records (the pickles' integer operands most often), re-zipped.
+    static func mutate(file: String, _ bytes: [UInt8], random: inout FuzzRandom) throws -> (bytes: [UInt8], description: String) {
+        if file.hasSuffix(".json") { return JSONMutator.mutate(bytes, random: &random) }
+        if file.hasSuffix(".safetensors") { return StructuredMutator.mutateSafetensors(bytes, random: &random) }
+        if file.hasSuffix(".onnx") { return StructuredMutator.mutateProtobuf(bytes, random: &random) }
+        if file.hasSuffix(".pt") || file.hasSuffix(".bin"), random.chance(0.6), var records = try? FuzzZip.entries(of: Data(bytes)), !records.isEmpty {
+            let pickles = records.indices.filter { records[$0].path.hasSuffix(".pkl") }
+            let index = (random.chance(0.7) && !pickles.isEmpty ? pickles : Array(records.indices)).randomElement(using: &random)!
+            let record = [UInt8](records[index].data)
+            let (mutated, what) = records[index].path.hasSuffix(".pkl") ? StructuredMutator.mutatePickle(record, random: &random)
+                : BinaryMutator.mutate(record, hotSpots: [], random: &random)
+            records[index].data = Data(mutated)
+            return ([UInt8](try FuzzZip.archive(records, deflate: random.chance(0.1))), "\(records[index].path): \(what)")
+        }
+        return BinaryMutator.mutate(bytes, hotSpots: BinaryMutator.zipHotSpots(bytes) + stride(from: 0, to: min(bytes.count, 8192), by: 32).map { $0 }, random: &random)
     }
 
     /// The artifact zip raw, one of its entries, or the config it is registered with.
@@ -160,9 +176,7 @@ struct FuzzCampaign {
             var entries = zipEntries[source.url]!
             let models = entries.indices.filter { entries[$0].path.hasSuffix(".pt") || entries[$0].path.hasSuffix(".onnx") }
             let index = (random.chance(0.65) && !models.isEmpty ? models : Array(entries.indices)).randomElement(using: &random)!
-            let bytes = [UInt8](entries[index].data)
-            let (mutated, what) = entries[index].path.hasSuffix(".json") ? JSONMutator.mutate(bytes, random: &random)
-                : BinaryMutator.mutate(bytes, hotSpots: BinaryMutator.zipHotSpots(bytes) + stride(from: 0, to: min(bytes.count, 8192), by: 32).map { $0 }, random: &random)
+            let (mutated, what) = try Self.mutate(file: entries[index].path, [UInt8](entries[index].data), random: &random)
             entries[index].data = Data(mutated)
             let deflate = random.chance(0.2)
             try FuzzZip.write(entries, to: zip, deflate: deflate)

@@ -62,8 +62,10 @@ struct FuzzSeed {
 
 /// Zip entries read whole and written back stored (or deflated), for mutants of one entry.
 enum FuzzZip {
-    static func entries(of url: URL) throws -> [(path: String, data: Data)] {
-        let archive = try Archive(url: url, accessMode: .read)
+    static func entries(of url: URL) throws -> [(path: String, data: Data)] { try entries(of: Data(contentsOf: url)) }
+
+    static func entries(of zip: Data) throws -> [(path: String, data: Data)] {
+        let archive = try Archive(data: zip, accessMode: .read)
         return try archive.filter { $0.type == .file }.map { entry in
             var data = Data()
             _ = try archive.extract(entry, skipCRC32: true) { data.append($0) }
@@ -72,8 +74,11 @@ enum FuzzZip {
     }
 
     static func write(_ entries: [(path: String, data: Data)], to url: URL, deflate: Bool) throws {
-        try? FileManager.default.removeItem(at: url)
-        let archive = try Archive(url: url, accessMode: .create)
+        try archive(entries, deflate: deflate).write(to: url)
+    }
+
+    static func archive(_ entries: [(path: String, data: Data)], deflate: Bool) throws -> Data {
+        let archive = try Archive(data: Data(), accessMode: .create)
         // A fixed date keeps the mutant's bytes the same for the same seed.
         let date = Date(timeIntervalSince1970: 1_000_000_000)
         for (path, data) in entries {
@@ -82,5 +87,7 @@ enum FuzzZip {
                 data.subdata(in: Int(position)..<(Int(position) + size))
             }
         }
+        guard let data = archive.data else { throw FuzzError("cannot build a zip in memory") }
+        return data
     }
 }

@@ -47,10 +47,17 @@ enum StructuredMutator {
         guard !operands.isEmpty, random.chance(0.8) else { return BinaryMutator.mutate(input, hotSpots: operands.map(\.start), random: &random) }
         var bytes = input
         var notes: [String] = []
+        let values = BinaryMutator.interestingIntegers(fileSize: input.count) + [UInt64(bitPattern: -1), UInt64(bitPattern: Int64(Int32.min))]
+        // A small int (BININT1/2/4) widened to a 64-bit LONG1, so offsets and sizes can reach 2⁶³ and below zero.
+        let small = operands.filter { $0.start > 0 && [UInt8(ascii: "K"), UInt8(ascii: "M"), UInt8(ascii: "J")].contains(input[$0.start - 1]) }
+        if random.chance(0.4), let (start, width) = small.randomElement(using: &random) {
+            let value = values.randomElement(using: &random)!
+            bytes.replaceSubrange((start - 1)..<(start + width), with: [0x8A, 8] + (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) })
+            return (bytes, "pickle int at \(start) widened to LONG1 \(Int64(bitPattern: value))")
+        }
         for _ in 0..<Int.random(in: 1...2, using: &random) {
             let (start, width) = operands.randomElement(using: &random)!
-            let value = (BinaryMutator.interestingIntegers(fileSize: input.count) + [UInt64(bitPattern: -1), UInt64(bitPattern: Int64(Int32.min))])
-                .randomElement(using: &random)!
+            let value = values.randomElement(using: &random)!
             for i in 0..<width where start + i < bytes.count { bytes[start + i] = UInt8(truncatingIfNeeded: i < 8 ? value >> (8 * UInt64(i)) : 0) }
             notes.append("pickle operand at \(start) (\(width) bytes) = \(value)")
         }

@@ -209,6 +209,11 @@ import Testing
         #expect(error("num_attention_heads", 0)?.contains("num_attention_heads") == true)
         #expect(error("num_attention_heads", 5)?.contains("not a multiple") == true)
         #expect(error("num_hidden_layers", 100_000)?.contains("num_hidden_layers") == true)
+        // Found by fuzz-artifacts on the old reader: -1 layers trapped on `0..<-1`, 2³¹ layers tried to allocate 206 GB,
+        // Int64.min positions overflowed.
+        #expect(error("num_hidden_layers", -1)?.contains("num_hidden_layers") == true)
+        #expect(error("num_hidden_layers", .int(1 << 31))?.contains("num_hidden_layers") == true)
+        #expect(error("max_position_embeddings", .int(Int64.min))?.contains("max_position_embeddings") == true)
         #expect(error("hidden_size", .int(Int64.max))?.contains("hidden_size") == true)
         #expect(error("intermediate_size", -1)?.contains("intermediate_size") == true)
         #expect(error("max_position_embeddings", .int(1 << 40))?.contains("max_position_embeddings") == true)
@@ -312,5 +317,38 @@ import Testing
         #expect(Self.message { _ = try Tokenizer.load(Data(truncating.utf8)) }?.contains("max_length") == true)
         let tokenizer = try Tokenizer.load(Data(#"{"model":{"type":"WordPiece","vocab":{"[UNK]":0}}}"#.utf8))
         #expect(tokenizer.encode("a b", maxLength: Int.min).ids.isEmpty)
+    }
+
+    @Test func backtrackingRegexesInTokenizersAreRefused() throws {
+        func load(_ regex: String) -> String? {
+            let json: JSON = ["model": ["type": "WordPiece", "vocab": ["[UNK]": 0]],
+                              "normalizer": ["type": "Replace", "pattern": ["Regex": .string(regex)], "content": " "]]
+            return Self.message { _ = try Tokenizer.load(Data(json.serialized.utf8)) }
+        }
+        #expect(load(" {2,}") == nil)
+        #expect(load(#"\s+"#) == nil)
+        #expect(load("(a|b)+") == nil)
+        #expect(load("(a+)+$")?.contains("exponential") == true)
+        #expect(load("((a*))*")?.contains("exponential") == true)
+        #expect(load(#"(a)\1"#)?.contains("refers back") == true)
+        #expect(load(String(repeating: "a", count: 600))?.contains("512") == true)
+    }
+
+    /// The allocation ceiling: many tensors viewing one half-precision storage each decode a copy;
+    /// together they may not ask for more than a small multiple of the file.
+    @Test func tensorsSharingOneStorageCannotMultiplyMemory() throws {
+        let values: Int64 = 1 << 20
+        let tensors = (0..<200).map { ("w\($0)", P.tensor(key: "0", count: values, offset: 0, sizes: [values], strides: [1])) }
+        var pickle = P.proto + P.dict(tensors) + P.stop
+        // Half-precision storages are widened (copied) rather than read in place.
+        pickle = pickle.replacing(Array("FloatStorage".utf8), with: Array("HalfStorage".utf8))
+        let file = HostileFiles.torchScript(pickle: pickle, storages: ["0": [UInt8](repeating: 0, count: Int(values) * 2)])
+        let message = Self.message { _ = try TorchScriptReader.read(file) }
+        #expect(message?.contains("more than a file of this size can honestly need") == true)
+        // A few views of it are fine.
+        let few = P.proto + P.dict(Array(tensors.prefix(3))) + P.stop
+        let small = HostileFiles.torchScript(pickle: few.replacing(Array("FloatStorage".utf8), with: Array("HalfStorage".utf8)),
+                                             storages: ["0": [UInt8](repeating: 0, count: Int(values) * 2)])
+        #expect(try TorchScriptReader.read(small).weights.count == 3)
     }
 }

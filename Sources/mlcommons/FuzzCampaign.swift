@@ -9,16 +9,8 @@ struct FuzzCampaign {
     let failures: URL
     let timeout: Double
     let memoryMB: Int
-    private var zipEntries: [URL: [(path: String, data: Data)]] = [:]
-
-    init(seeds: [FuzzSeed], seed: UInt64, work: URL, failures: URL, timeout: Double, memoryMB: Int) {
-        self.seeds = seeds
-        self.seed = seed
-        self.work = work
-        self.failures = failures
-        self.timeout = timeout
-        self.memoryMB = memoryMB
-    }
+    /// The entries of each seed zip, read once.
+    var zipEntries: [URL: [(path: String, data: Data)]] = [:]
 
     /// A prepared mutant: its folder and the worker arguments that run it.
     struct Mutant {

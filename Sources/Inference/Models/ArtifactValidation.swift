@@ -16,7 +16,7 @@ extension NativeEngine {
     /// pickle; ONNX initializers are decoded (one copy of the weights). Heads (sparse, cross-encoder,
     /// QA) are checked when the model loads. Throws `InferenceError` saying what is wrong.
     public static func validateArtifact(zip: URL, format: ArtifactFormat, functionName: String, options: ModelOptions) throws {
-        do {
+        try reportingErrors(format: format) {
             switch (functionName, format) {
             case ("SPARSE_TOKENIZE", _):
                 let artifact = try OpenedArtifact(zip: zip, format: .torchScript, modelFileOptional: true)
@@ -30,12 +30,8 @@ extension NativeEngine {
                 let module = try TorchScriptReader.read(artifact.modelFile())
                 try checkEncoder(config: ArtifactLoader.encoderConfig(of: module, options: options), weights: module.weights, tokenizer: artifact.tokenizer)
             default:
-                throw InferenceError("The native inference engine cannot load \(functionName) models in \(format.rawValue) format yet")
+                throw NativeEngine.unsupported(functionName, format)
             }
-        } catch let error as WeightError {
-            throw InferenceError("Cannot load the \(format.rawValue) model: \(error.message)")
-        } catch let error as TokenizerError {
-            throw InferenceError("Cannot load the model's tokenizer: \(error.message)")
         }
     }
 

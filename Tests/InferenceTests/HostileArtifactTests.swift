@@ -351,4 +351,12 @@ import Testing
                                              storages: ["0": [UInt8](repeating: 0, count: Int(values) * 2)])
         #expect(try TorchScriptReader.read(small).weights.count == 3)
     }
+
+    /// The config regexes scan to the end of a line from every `torch.view(`: a file of one huge line of
+    /// them would take quadratic time, so lines over 1000 characters are not searched.
+    @Test func tracedCodeSearchSkipsHugeLines() {
+        let huge = String(repeating: "torch.view(", count: 200_000)
+        let searchable = TracedCode.searchable(["a = 1\n" + huge + "\nb = torch.view(x, [1, 2, 12, 32])"])
+        #expect(searchable == "a = 1\nb = torch.view(x, [1, 2, 12, 32])")
+    }
 }

@@ -175,8 +175,9 @@ struct SparseWrapperCode {
         guard logs >= 1 && logs <= 2 else { throw WeightError("the sparse wrapper applies \(logs) logarithms; expected 1 or 2") }
         doubleLog = logs == 2
         let prune = try NSRegularExpression(pattern: #"torch\.gt\([^,]+, torch\.mul\([^,]+, CONSTANTS\.c(\d+)\)\)"#)
-        if let match = prune.firstMatch(in: code, range: NSRange(code.startIndex..., in: code)),
-           let index = Int((code as NSString).substring(with: match.range(at: 1))) {
+        let searchable = TracedCode.searchable([code])
+        if let match = prune.firstMatch(in: searchable, range: NSRange(searchable.startIndex..., in: searchable)),
+           let index = Int((searchable as NSString).substring(with: match.range(at: 1))) {
             guard index < module.constants.count, let ratio = module.constants[index]?.values.first else {
                 throw WeightError("the sparse wrapper prunes with constant c\(index), which constants.pkl lacks")
             }

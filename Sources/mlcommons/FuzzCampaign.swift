@@ -91,6 +91,7 @@ struct FuzzCampaign {
         let key = Self.category(cause)
         if let known = summary.causes[key] { summary.causes[key] = (known.count + 1, known.example) } else { summary.causes[key] = (1, saved.path) }
         print("[\(mutant.index)] \(cause) (\(mutant.seed.name): \(mutant.description)) → \(saved.path)")
+        fflush(nil)  // each failure shows as it happens, in a log file too
     }
 
     /// A message without its numbers, so the same cause counts once.

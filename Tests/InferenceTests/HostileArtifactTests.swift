@@ -336,6 +336,16 @@ import Testing
 
     /// The allocation ceiling: many tensors viewing one half-precision storage each decode a copy;
     /// together they may not ask for more than a small multiple of the file.
+    /// Two references to one storage claiming different counts: the second's span is proven against
+    /// the values actually decoded (the first decoded only as many as it claimed).
+    @Test func referencesDisagreeingOnAStoragesCount() throws {
+        let pickle = P.proto + P.dict([("a", P.tensor(key: "0", count: 2, offset: 0, sizes: [2], strides: [1])),
+                                       ("b", P.tensor(key: "0", count: 8, offset: 5, sizes: [3], strides: [1]))]) + P.stop
+        let half = pickle.replacing(Array("FloatStorage".utf8), with: Array("HalfStorage".utf8))
+        let weights = try TorchScriptReader.read(HostileFiles.torchScript(pickle: half, storages: ["0": [UInt8](repeating: 0, count: 16)])).weights
+        #expect(weights["b"]?.values == [0, 0, 0])
+    }
+
     @Test func tensorsSharingOneStorageCannotMultiplyMemory() throws {
         let values: Int64 = 1 << 20
         let tensors = (0..<200).map { ("w\($0)", P.tensor(key: "0", count: values, offset: 0, sizes: [values], strides: [1])) }

@@ -55,28 +55,26 @@ public enum TorchScriptReader {
                 guard let bytes = try record("data/\(reference.storageKey)") else {
                     throw WeightError("tensor \(name) refers to storage \(reference.storageKey), which the archive lacks")
                 }
-                guard reference.storageCount >= 0, reference.storageCount <= bytes.count / width else {
-                    throw WeightError("storage \(reference.storageKey) is truncated: \(bytes.count) bytes for \(reference.storageCount) values")
-                }
                 storages[reference.storageKey] = bytes
             }
             let storage = storages[reference.storageKey]!
-            // The storage count of every reference is checked, not only of the first to name the storage.
+            // Every reference's count is checked, not only the first to name the storage: they may differ.
             guard reference.storageCount >= 0, reference.storageCount <= storage.count / width else {
-                throw WeightError("tensor \(name) claims \(reference.storageCount) values of storage \(reference.storageKey), which holds \(storage.count) bytes")
+                throw WeightError("storage \(reference.storageKey) is truncated: \(storage.count) bytes for \(reference.storageCount) values")
             }
             let span = try ElementSpan(reference, name: name)
             if dtype == "F32", span.contiguous, let inPlace = FloatBuffer(region: storage, byteOffset: reference.offset * 4, count: span.count) {
                 weights[name] = Tensor(shape: reference.shape, storage: inPlace)
                 continue
             }
-            if decoded[reference.storageKey] == nil {
-                try budget.take(reference.storageCount, for: name)
-                decoded[reference.storageKey] = try FloatDecoding.decode(try storage.slice(0, reference.storageCount * width).data, dtype: dtype,
-                                                                         count: reference.storageCount, name: name)
+            // The whole record is decoded, once per dtype: every reference's span lies within it.
+            let decodedKey = "\(reference.storageKey)/\(dtype)", values = storage.count / width
+            if decoded[decodedKey] == nil {
+                try budget.take(values, for: name)
+                decoded[decodedKey] = try FloatDecoding.decode(try storage.slice(0, values * width).data, dtype: dtype, count: values, name: name)
             }
             try budget.take(span.count, for: name)
-            weights[name] = try view(decoded[reference.storageKey]!, reference, span: span)
+            weights[name] = try view(decoded[decodedKey]!, reference, span: span)
         }
         var code: [String: String] = [:]
         for path in zip.names where path.hasPrefix("\(root)/code/") && path.hasSuffix(".py") {

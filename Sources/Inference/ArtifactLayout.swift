@@ -1,5 +1,4 @@
 import Foundation
-import ZIPFoundation
 
 /// The model file formats ML Commons artifacts come in.
 public enum ArtifactFormat: String, Sendable {
@@ -30,17 +29,17 @@ public enum ArtifactLayout {
     /// exactly one model file of the declared format, a `tokenizer.json` at the root.
     /// - Parameter modelFileOptional: a sparse tokenizer artifact has no model file.
     public static func inspect(zip: URL, format: ArtifactFormat, modelFileOptional: Bool = false) throws -> ArtifactContents {
-        let archive: Archive
+        // The engine's own zip reader: it checks every offset and size the file gives against the file.
+        let archive: ZipDirectory
         do {
-            archive = try Archive(url: zip, accessMode: .read)
-        } catch {
-            throw ArtifactError("The model artifact is not a readable zip file: \(error)")
+            archive = try ZipDirectory(ByteRegion(file: MappedFile(zip)))
+        } catch let error as WeightError {
+            throw ArtifactError("The model artifact is not a readable zip file: \(error.message)")
         }
         var entries: [String] = []
         var modelFiles: [String] = []
         var tokenizer: String?
-        for entry in archive where entry.type == .file {
-            let path = entry.path
+        for path in archive.names where archive.entries[path]?.isDirectory == false {
             let name = (path as NSString).lastPathComponent
             if path.hasPrefix("__MACOSX/") || name.hasPrefix("._") { continue }
             entries.append(path)
@@ -53,7 +52,7 @@ public enum ArtifactLayout {
             }
             if lower.hasSuffix("." + format.modelFileExtension) { modelFiles.append(path) }
             if name == "tokenizer.json" && !path.contains("/") { tokenizer = path }
-            if name == "serving.properties" { try checkServingProperties(archive: archive, entry: entry) }
+            if name == "serving.properties" { try checkServingProperties(archive: archive, path: path) }
         }
         if modelFiles.count > 1 { throw ArtifactError("Find multiple model files, but expected only one") }
         if modelFiles.isEmpty && !modelFileOptional { throw ArtifactError("Can't find model file") }
@@ -62,9 +61,11 @@ public enum ArtifactLayout {
     }
 
     /// `serving.properties` may only name DJL's own classes (anything else could load foreign code).
-    private static func checkServingProperties(archive: Archive, entry: Entry) throws {
-        var data = Data()
-        _ = try archive.extract(entry, skipCRC32: false) { data.append($0) }
+    private static func checkServingProperties(archive: ZipDirectory, path: String) throws {
+        let data: Data
+        do { data = try archive.contents(path)?.data ?? Data() } catch let error as WeightError {
+            throw ArtifactError("The model artifact is not a readable zip file: \(error.message)")
+        }
         let text = String(decoding: data, as: UTF8.self)
         let classPattern = try NSRegularExpression(pattern: #"\b[a-z][a-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){2,}\b"#)
         for line in text.split(whereSeparator: \.isNewline) where !line.hasPrefix("#") {

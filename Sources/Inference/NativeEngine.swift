@@ -22,7 +22,7 @@ public struct NativeEngine: Sendable {
     public init() {}
 
     public func load(artifact: URL, format: ArtifactFormat, functionName: String, options: ModelOptions) throws -> any NativeModel {
-        do {
+        try Self.reportingErrors(format: format) {
             switch (functionName, format) {
             case ("TEXT_EMBEDDING", _):
                 return try ArtifactLoader.loadTextEmbedder(zip: artifact, format: format, options: options)
@@ -35,8 +35,19 @@ public struct NativeEngine: Sendable {
             case ("QUESTION_ANSWERING", .torchScript):
                 return try ArtifactLoader.loadQuestionAnswerer(zip: artifact, options: options)
             default:
-                throw InferenceError("The native inference engine cannot load \(functionName) models in \(format.rawValue) format yet")
+                throw NativeEngine.unsupported(functionName, format)
             }
+        }
+    }
+
+    static func unsupported(_ functionName: String, _ format: ArtifactFormat) -> InferenceError {
+        InferenceError("The native inference engine cannot load \(functionName) models in \(format.rawValue) format yet")
+    }
+
+    /// Runs `body`, turning a model-file or tokenizer error into an `InferenceError` that names the part at fault.
+    static func reportingErrors<T>(format: ArtifactFormat, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
         } catch let error as WeightError {
             throw InferenceError("Cannot load the \(format.rawValue) model: \(error.message)")
         } catch let error as TokenizerError {

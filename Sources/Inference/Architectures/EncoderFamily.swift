@@ -65,20 +65,43 @@ public struct EncoderConfig: Sendable {
             throw WeightError("model_type \(modelType) is not supported (supported: bert, distilbert, roberta, xlm-roberta, mpnet)")
         }
         self.family = family
-        func int(_ keys: String...) throws -> Int {
-            for key in keys { if let value = json[key]?.intValue { return Int(value) } }
-            throw WeightError("config.json has no \(keys.joined(separator: " / "))")
+        // Every size is range-checked before it is used: they size allocations and pointer steps later.
+        func int(_ keys: String..., default fallback: Int? = nil, in range: ClosedRange<Int>) throws -> Int {
+            var found: (key: String, value: JSON)?
+            for key in keys { if let value = json[key], !value.isNull { found = (key, value); break } }
+            guard let found else {
+                guard let fallback else { throw WeightError("config.json has no \(keys.joined(separator: " / "))") }
+                return fallback
+            }
+            guard let value = found.value.intValue, range.contains(Int(value)) else {
+                throw WeightError("config.json \(found.key) is \(found.value.serialized); it must be an integer in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return Int(value)
         }
-        hiddenSize = try int("hidden_size", "dim")
-        heads = try int("num_attention_heads", "n_heads")
-        layers = try int("num_hidden_layers", "n_layers")
-        intermediateSize = try int("intermediate_size", "hidden_dim")
-        maxPositions = Int(json["max_position_embeddings"]?.intValue ?? 512)
-        layerNormEpsilon = Float(json["layer_norm_eps"]?.doubleValue ?? 1e-12)
-        paddingID = Int32(json["pad_token_id"]?.intValue ?? (family.offsetsPositions ? 1 : 0))
-        relativeBuckets = Int(json["relative_attention_num_buckets"]?.intValue ?? 32)
+        let limits = EncoderConfig.self
+        hiddenSize = try int("hidden_size", "dim", in: 1...limits.maxHiddenSize)
+        heads = try int("num_attention_heads", "n_heads", in: 1...limits.maxHeads)
+        layers = try int("num_hidden_layers", "n_layers", in: 1...limits.maxLayers)
+        intermediateSize = try int("intermediate_size", "hidden_dim", in: 1...limits.maxIntermediateSize)
+        maxPositions = try int("max_position_embeddings", default: 512, in: 1...limits.maxPositions)
+        let epsilon = json["layer_norm_eps"]?.doubleValue ?? 1e-12
+        guard epsilon.isFinite, epsilon >= 0, epsilon < 1 else { throw WeightError("config.json layer_norm_eps is \(epsilon); it must be in [0, 1)") }
+        layerNormEpsilon = Float(epsilon)
+        paddingID = Int32(try int("pad_token_id", default: family.offsetsPositions ? 1 : 0, in: 0...Int(Int32.max)))
+        // MPNet's buckets: at least 4, so the logarithmic buckets have a base (see RelativePositions).
+        relativeBuckets = try int("relative_attention_num_buckets", default: 32, in: 4...limits.maxRelativeBuckets)
         let activation = json["hidden_act"]?.stringValue ?? json["activation"]?.stringValue ?? "gelu"
         guard activation == "gelu" else { throw WeightError("activation \(activation) is not supported; only the exact erf GELU (\"gelu\")") }
         guard hiddenSize % heads == 0 else { throw WeightError("hidden size \(hiddenSize) is not a multiple of the \(heads) attention heads") }
     }
+}
+
+extension EncoderConfig {
+    /// Bounds on `config.json` (far above any released encoder; docs/hardening-files.md).
+    public static let maxHiddenSize = 16_384
+    public static let maxHeads = 256
+    public static let maxLayers = 128
+    public static let maxIntermediateSize = 65_536
+    public static let maxPositions = 16_384
+    public static let maxRelativeBuckets = 1_024
 }

@@ -116,6 +116,9 @@ extension TransformerEncoder {
     private func validate(_ sequence: TokenSequence) throws {
         guard !sequence.ids.isEmpty else { throw WeightError("nothing to encode: the text gave no tokens") }
         if let bad = sequence.ids.first(where: { $0 < 0 || Int($0) >= vocabularySize }) { throw WeightError("token id \(bad) is outside the vocabulary") }
+        guard sequence.typeIDs.count == sequence.ids.count, !sequence.typeIDs.contains(where: { $0 < 0 }) else {
+            throw WeightError("the token type ids do not match the tokens (one non-negative type id per token)")
+        }
         let positionRows = positionEmbeddings.count / config.hiddenSize
         guard (positionIDs(sequence.ids).max() ?? 0) < positionRows else {
             throw WeightError("a sequence of \(sequence.ids.count) tokens needs more than the model's \(positionRows) positions")

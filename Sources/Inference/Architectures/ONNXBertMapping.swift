@@ -29,7 +29,7 @@ struct ONNXEncoderGraph {
                 weights[node.inputs[1]] = Self.transposed(matrix)  // a named weight fed to MatMul is [in, out] too
                 continue
             }
-            guard let add = graph.consumers(of: node.outputs[0]).first(where: { $0.opType == "Add" }),
+            guard let product = node.outputs.first, let add = graph.consumers(of: product).first(where: { $0.opType == "Add" }),
                   let biasName = add.inputs.first(where: { $0.hasSuffix(".bias") && graph.initializers[$0] != nil }) else { continue }
             weights[String(biasName.dropLast("bias".count)) + "weight"] = Self.transposed(matrix)
         }
@@ -88,14 +88,20 @@ struct ONNXEncoderGraph {
             var value = softmax.inputs.first ?? ""
             for _ in 0..<3 {
                 guard let node = graph.producer(of: value) else { break }
-                if node.opType == "Div", node.inputs.count == 2, let c = graph.scalar(node.inputs[1]), c > 0 { return Int((c * c).rounded()) }
+                if node.opType == "Div", node.inputs.count == 2, let c = graph.scalar(node.inputs[1]), c > 0 { return headSize(Double(c) * Double(c)) }
                 if node.opType == "Mul", node.inputs.count == 2, let c = graph.scalar(node.inputs[1]) ?? graph.scalar(node.inputs[0]), c > 0 {
-                    return Int((1 / (c * c)).rounded())
+                    return headSize(1 / (Double(c) * Double(c)))
                 }
                 value = node.inputs.first ?? ""
             }
         }
         return nil
+    }
+
+    /// A head size read from a file's constant: nil unless a sane whole number.
+    private static func headSize(_ value: Double) -> Int? {
+        let rounded = value.rounded()
+        return rounded.isFinite && rounded >= 1 && rounded <= Double(EncoderConfig.maxHiddenSize) ? Int(rounded) : nil
     }
 
     private static func transposed(_ matrix: Tensor) -> Tensor {

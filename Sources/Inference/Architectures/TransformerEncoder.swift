@@ -30,11 +30,7 @@ public struct TransformerEncoder: Sendable {
     /// (`bert.`, `0.auto_model.`, `model.0.auto_model.`, …) before `embeddings.` is found and stripped.
     public init(config: EncoderConfig, weights: [String: Tensor]) throws {
         self.config = config
-        guard let wordKey = weights.keys.filter({ $0.hasSuffix("embeddings.word_embeddings.weight") }).min(by: { $0.count < $1.count }),
-              let words = weights[wordKey], words.shape.count == 2 else {
-            throw WeightError("no embeddings.word_embeddings.weight among the weights: not a \(config.modelType) model")
-        }
-        let prefix = String(wordKey.dropLast("embeddings.word_embeddings.weight".count))
+        let (prefix, words) = try Self.checkWeights(config: config, weights: weights)
         let h = config.hiddenSize, inner = config.intermediateSize
         func weight(_ name: String, _ shape: [Int]) throws -> Tensor {
             guard let t = weights[prefix + name] else { throw WeightError("missing weight \(prefix + name) for a \(config.modelType) model") }
@@ -45,7 +41,6 @@ public struct TransformerEncoder: Sendable {
         vocabularySize = words.shape[0]
         wordEmbeddings = try weight("embeddings.word_embeddings.weight", [vocabularySize, h])
         let positions = weights[prefix + "embeddings.position_embeddings.weight"]?.shape.first ?? 0
-        guard positions > 0 else { throw WeightError("missing weight \(prefix)embeddings.position_embeddings.weight") }
         positionEmbeddings = try weight("embeddings.position_embeddings.weight", [positions, h])
         if config.family.hasTokenTypes {
             let types = weights[prefix + "embeddings.token_type_embeddings.weight"]?.shape.first ?? 0
@@ -75,6 +70,38 @@ public struct TransformerEncoder: Sendable {
         }
     }
 
+    /// Proves every weight the encoder will read present with the shape `config` requires, before
+    /// anything is copied or packed (the kernels trust these shapes); returns the weights' name
+    /// prefix and the word embeddings.
+    @discardableResult
+    static func checkWeights(config: EncoderConfig, weights: [String: Tensor]) throws -> (prefix: String, words: Tensor) {
+        guard let wordKey = weights.keys.filter({ $0.hasSuffix("embeddings.word_embeddings.weight") }).min(by: { $0.count < $1.count }),
+              let words = weights[wordKey], words.shape.count == 2, words.shape[0] > 0 else {
+            throw WeightError("no embeddings.word_embeddings.weight among the weights: not a \(config.modelType) model")
+        }
+        let prefix = String(wordKey.dropLast("embeddings.word_embeddings.weight".count))
+        let h = config.hiddenSize, inner = config.intermediateSize
+        func rows(_ name: String) -> Int { weights[prefix + name]?.shape.first ?? 0 }
+        var required: [(String, [Int])] = [
+            ("embeddings.word_embeddings.weight", [words.shape[0], h]), ("embeddings.position_embeddings.weight", [rows("embeddings.position_embeddings.weight"), h]),
+            ("embeddings.LayerNorm.weight", [h]), ("embeddings.LayerNorm.bias", [h]),
+        ]
+        if config.family.hasTokenTypes { required.append(("embeddings.token_type_embeddings.weight", [rows("embeddings.token_type_embeddings.weight"), h])) }
+        if config.family == .mpnet { required.append(("encoder.relative_attention_bias.weight", [config.relativeBuckets, config.heads])) }
+        for i in 0..<config.layers {
+            let n = config.family.layerNames(i)
+            for (name, out, inFeatures) in [(n.query, h, h), (n.key, h, h), (n.value, h, h), (n.attentionOut, h, h), (n.intermediate, inner, h), (n.output, h, inner)] {
+                required += [(name + ".weight", [out, inFeatures]), (name + ".bias", [out])]
+            }
+            for norm in [n.attentionNorm, n.outputNorm] { required += [(norm + ".weight", [h]), (norm + ".bias", [h])] }
+        }
+        for (name, shape) in required {
+            guard let t = weights[prefix + name] else { throw WeightError("missing weight \(prefix + name) for a \(config.modelType) model") }
+            guard t.shape == shape, shape.first != 0 else { throw WeightError("weight \(prefix + name) has shape \(t.shape), expected \(shape)") }
+        }
+        return (prefix, words)
+    }
+
     /// Positions: 0, 1, 2… or, for families that offset them, counted after the padding index
     /// with padding tokens kept at the padding index (Hugging Face's `create_position_ids_from_input_ids`).
     func positionIDs(_ ids: [Int32]) -> [Int] {
@@ -84,6 +111,16 @@ public struct TransformerEncoder: Sendable {
             if id == config.paddingID { return Int(config.paddingID) }
             seen += 1
             return seen + Int(config.paddingID)
+        }
+    }
+
+    /// Refuses a tokenizer whose special or added tokens have no row in the word embeddings
+    /// (other ids are checked as each sequence is encoded).
+    func check(_ tokenizer: Tokenizer) throws { try Self.check(tokenizer, vocabularySize: vocabularySize) }
+
+    static func check(_ tokenizer: Tokenizer, vocabularySize: Int) throws {
+        if let bad = tokenizer.fixedIDs.first(where: { Int($0) >= vocabularySize }) {
+            throw WeightError("tokenizer.json has token id \(bad), beyond the model's vocabulary of \(vocabularySize) embeddings")
         }
     }
 

@@ -22,6 +22,14 @@ struct DenseLayer: Sendable {
         }
     }
 
+    /// This layer, when it takes vectors of `width` (the encoder's hidden size) as its weight says.
+    func checked(inputWidth width: Int) throws -> DenseLayer {
+        guard inFeatures == width, outFeatures > 0 else {
+            throw WeightError("the Dense weight is [\(outFeatures) × \(inFeatures)] but the pooled embedding has \(width) values")
+        }
+        return self
+    }
+
     func apply(_ x: [Float]) -> [Float] {
         var y = [Float](repeating: 0, count: outFeatures)
         x.withUnsafeBufferPointer { input in

@@ -69,7 +69,8 @@ public enum ArtifactLoader {
         let normalize = isSentenceTransformer ? module.hasModule(endingWith: ".Normalize") : (options.normalize ?? false)
         let pooling = try TracedPooling.mode(in: module) ?? artifact.poolingConfig() ?? options.pooling ?? .mean
         return try options.checkDimension(TextEmbedder(tokenizer: artifact.tokenizer, encoder: encoder, pooling: pooling,
-                                                       normalize: normalize, maxLength: maxLength, dense: DenseLayer.find(in: module)))
+                                                       normalize: normalize, maxLength: maxLength,
+                                                       dense: DenseLayer.find(in: module)?.checked(inputWidth: encoder.config.hiddenSize)))
     }
 
     /// A neural sparse encoder traced in OpenSearch's wrapper; its activation and pruning are read
@@ -107,23 +108,34 @@ public enum ArtifactLoader {
 
     /// The encoder inside a TorchScript module; its shape from `all_config`, else from the file itself.
     static func encoder(of module: TorchScriptModule, tokenizer: Tokenizer, options: ModelOptions) throws -> (TransformerEncoder, Int) {
+        let config = try encoderConfig(of: module, options: options)
+        let encoder = try TransformerEncoder(config: config, weights: module.weights)
+        try encoder.check(tokenizer)
+        // DJL truncates at tokenizer.json's max_length, never above the model's positions.
+        return (encoder, min(tokenizer.truncationLength ?? 512, config.maxPositions))
+    }
+
+    static func onnxGraph(_ artifact: OpenedArtifact) throws -> ONNXEncoderGraph {
+        try ONNXEncoderGraph(ONNXReader.read(artifact.modelFile().data, externalData: { try artifact.entry($0) }))
+    }
+
+    /// The encoder's shape: `all_config` when given, else what the traced module says.
+    static func encoderConfig(of module: TorchScriptModule, options: ModelOptions) throws -> EncoderConfig {
         guard module.weights.keys.contains(where: { $0.hasSuffix("embeddings.word_embeddings.weight") }) else {
             let roots = Set(module.classes.values.map { $0.split(separator: ".").last.map(String.init) ?? $0 }).sorted().prefix(12)
             throw WeightError("the TorchScript model is not an encoder the engine knows (modules found: \(roots.joined(separator: ", ")))")
         }
-        let config = try EncoderConfig(json: options.encoderConfig ?? TorchScriptConfig.infer(module))
-        let encoder = try TransformerEncoder(config: config, weights: module.weights)
-        // DJL truncates at tokenizer.json's max_length, never above the model's positions.
-        return (encoder, min(tokenizer.truncationLength ?? 512, config.maxPositions))
+        return try EncoderConfig(json: options.encoderConfig ?? TorchScriptConfig.infer(module))
     }
 
     /// ONNX: the artifact decides pooling and normalization when the graph does them itself
     /// (new-style exports with a `sentence_embedding` output); otherwise `model_config` does.
     static func loadONNX(_ artifact: OpenedArtifact, options: ModelOptions) throws -> TextEmbedder {
         let tokenizer = artifact.tokenizer
-        let graph = try ONNXEncoderGraph(ONNXReader.read(artifact.modelFile().data, externalData: { try artifact.entry($0) }))
+        let graph = try onnxGraph(artifact)
         let config = try graph.config(given: options.encoderConfig)
         let encoder = try TransformerEncoder(config: config, weights: graph.weights)
+        try encoder.check(tokenizer)
         let maxLength = min(tokenizer.truncationLength ?? 512, config.maxPositions)
         return TextEmbedder(tokenizer: tokenizer, encoder: encoder, pooling: try graph.poolingInGraph ?? artifact.poolingConfig() ?? options.pooling ?? .mean,
                             normalize: graph.poolingInGraph != nil ? graph.normalizedInGraph : (options.normalize ?? false),
@@ -163,8 +175,9 @@ struct SparseWrapperCode {
         guard logs >= 1 && logs <= 2 else { throw WeightError("the sparse wrapper applies \(logs) logarithms; expected 1 or 2") }
         doubleLog = logs == 2
         let prune = try NSRegularExpression(pattern: #"torch\.gt\([^,]+, torch\.mul\([^,]+, CONSTANTS\.c(\d+)\)\)"#)
-        if let match = prune.firstMatch(in: code, range: NSRange(code.startIndex..., in: code)),
-           let index = Int((code as NSString).substring(with: match.range(at: 1))) {
+        let searchable = TracedCode.searchable([code])
+        if let match = prune.firstMatch(in: searchable, range: NSRange(searchable.startIndex..., in: searchable)),
+           let index = Int((searchable as NSString).substring(with: match.range(at: 1))) {
             guard index < module.constants.count, let ratio = module.constants[index]?.values.first else {
                 throw WeightError("the sparse wrapper prunes with constant c\(index), which constants.pkl lacks")
             }

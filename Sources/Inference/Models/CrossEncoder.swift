@@ -24,12 +24,13 @@ public final class CrossEncoder: NativeModel, @unchecked Sendable {
         poolerWeight = try tensor("pooler.dense.weight").values
         poolerBias = try tensor("pooler.dense.bias").values
         let classifier = try tensor("classifier.weight")
-        guard classifier.shape.count == 2, classifier.shape[1] == h, poolerWeight.count == h * h else {
+        guard classifier.shape.count == 2, classifier.shape[0] > 0, classifier.shape[1] == h, poolerWeight.count == h * h, poolerBias.count == h else {
             throw WeightError("the classifier weight has shape \(classifier.shape), expected [labels, \(h)]")
         }
         classifierWeight = classifier.values
         labels = classifier.shape[0]
         classifierBias = try tensor("classifier.bias").values
+        guard classifierBias.count == labels else { throw WeightError("classifier.bias has \(classifierBias.count) values for \(labels) labels") }
         self.tokenizer = tokenizer
         self.encoder = encoder
         self.maxLength = maxLength

@@ -42,6 +42,7 @@ public final class TextEmbedder: NativeModel, @unchecked Sendable {
         let weightsURL = folder.appendingPathComponent("model.safetensors")
         guard FileManager.default.fileExists(atPath: weightsURL.path) else { throw WeightError("\(folder.path) has no model.safetensors") }
         let encoder = try TransformerEncoder(config: config, weights: Safetensors.read(weightsURL))
+        try encoder.check(tokenizer)
 
         let modules = try json("modules.json")?.arrayValue ?? []
         var folderPooling: PoolingMode?
@@ -54,12 +55,13 @@ public final class TextEmbedder: NativeModel, @unchecked Sendable {
             }
             if type.hasSuffix(".Normalize") { folderNormalize = true }
             if type.hasSuffix(".Dense"), let path = module["path"]?.stringValue {
-                dense = try Self.denseModule(folder.appendingPathComponent(path), config: json(path + "/config.json"))
+                dense = try Self.denseModule(folder.appendingPathComponent(path), config: json(path + "/config.json")).checked(inputWidth: config.hiddenSize)
             }
         }
         let sentenceConfig = try json("sentence_bert_config.json")
-        let maxLength = min(Int(sentenceConfig?["max_seq_length"]?.intValue ?? Int64(tokenizer.truncationLength ?? config.maxPositions)),
-                            config.maxPositions)
+        let maxSequence = sentenceConfig?["max_seq_length"]?.intValue ?? Int64(tokenizer.truncationLength ?? config.maxPositions)
+        guard maxSequence >= 1 else { throw WeightError("sentence_bert_config.json max_seq_length is \(maxSequence); it must be positive") }
+        let maxLength = Int(min(maxSequence, Int64(config.maxPositions)))
         return TextEmbedder(tokenizer: tokenizer, encoder: encoder, pooling: pooling ?? folderPooling ?? .mean,
                             normalize: normalize ?? folderNormalize, maxLength: maxLength, dense: dense)
     }

@@ -17,12 +17,13 @@ enum TorchScriptConfig {
             throw WeightError("the TorchScript model has no word embeddings")
         }
         let hidden = words.shape[1]
-        let code = module.code.values.joined(separator: "\n")
+        let code = TracedCode.searchable(module.code.values.sorted())
         // Attention reshapes its projections to [batch, length, heads, head size].
         let viewPattern = try NSRegularExpression(pattern: #"torch\.view\([^\[\]]*\[[^,\[\]]+, *[^,\[\]]+, *(\d+), *(\d+)\]\)"#)
         let heads = viewPattern.matches(in: code, range: NSRange(code.startIndex..., in: code)).lazy.compactMap { match -> Int? in
             guard let h = Int((code as NSString).substring(with: match.range(at: 1))),
-                  let d = Int((code as NSString).substring(with: match.range(at: 2))), h * d == hidden else { return nil }
+                  let d = Int((code as NSString).substring(with: match.range(at: 2))),
+                  h.multipliedReportingOverflow(by: d) == (hidden, false) else { return nil }
             return h
         }.first
         guard let heads else { throw WeightError("cannot find the number of attention heads in the TorchScript code; give model_config.all_config") }
@@ -46,5 +47,26 @@ enum TorchScriptConfig {
             config["relative_attention_num_buckets"] = .int(Int64(buckets))
         }
         return .object(config)
+    }
+}
+
+/// The part of a traced model's code the engine searches with regexes. The patterns scan to the
+/// end of a line (or bracket) from every candidate start, so their time grows with line length ×
+/// occurrences: lines over 1000 characters (never written by the tracer for the statements looked
+/// for) are left out, and at most 8 MiB of code is searched.
+enum TracedCode {
+    static let maxLineLength = 1_000
+    static let maxBytes = 8 << 20
+
+    static func searchable(_ sources: [String]) -> String {
+        var kept: [Substring] = [], total = 0
+        for source in sources {
+            for line in source.split(separator: "\n", omittingEmptySubsequences: true) where line.utf8.count <= maxLineLength {
+                total += line.utf8.count + 1
+                guard total <= maxBytes else { return kept.joined(separator: "\n") }
+                kept.append(line)
+            }
+        }
+        return kept.joined(separator: "\n")
     }
 }

@@ -24,10 +24,10 @@ struct AddedTokens: Sendable {
 
     init(_ entries: [JSON]) throws {
         tokens = try entries.map { entry in
-            guard let id = entry["id"]?.intValue, let content = entry["content"]?.stringValue else {
-                throw TokenizerError("an added token lacks its id or content")
+            guard let id = entry["id"]?.tokenID, let content = entry["content"]?.stringValue else {
+                throw TokenizerError("an added token lacks its content or its id (an integer in 0...\(Int32.max))")
             }
-            return Token(id: Int32(id), content: content, normalized: entry["normalized"]?.boolValue ?? false,
+            return Token(id: id, content: content, normalized: entry["normalized"]?.boolValue ?? false,
                          singleWord: entry["single_word"]?.boolValue ?? false,
                          lstrip: entry["lstrip"]?.boolValue ?? false, rstrip: entry["rstrip"]?.boolValue ?? false,
                          special: entry["special"]?.boolValue ?? false)

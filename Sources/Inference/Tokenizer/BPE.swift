@@ -18,8 +18,8 @@ final class BPE: TokenModel, @unchecked Sendable {
         guard let vocab = json["vocab"]?.objectValue else { throw TokenizerError("BPE model has no vocab") }
         var vocabulary: [VocabKey: Int32] = [:]
         for (token, id) in vocab {
-            guard let id = id.intValue else { throw TokenizerError("BPE vocab entry '\(token)' has no integer id") }
-            vocabulary[VocabKey(token)] = Int32(id)
+            guard let id = id.tokenID else { throw TokenizerError("BPE vocab entry '\(token.prefix(64))' has id \(id.serialized.prefix(32)); ids are integers in 0...\(Int32.max)") }
+            vocabulary[VocabKey(token)] = id
         }
         self.vocabulary = vocabulary
         tokens = Dictionary(vocabulary.map { ($0.value, String(decoding: $0.key.bytes, as: UTF8.self)) }, uniquingKeysWith: { first, _ in first })

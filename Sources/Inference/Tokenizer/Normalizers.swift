@@ -25,6 +25,7 @@ enum Normalizers {
             if let pattern = json["pattern"]?["String"]?.stringValue { return Replace(pattern: pattern, content: content) }
             guard let regex = json["pattern"]?["Regex"]?.stringValue else { throw TokenizerError("Replace normalizer without a pattern") }
             do {
+                try RegexReplace.checkBounded(regex)
                 return RegexReplace(regex: try NSRegularExpression(pattern: regex), content: content)
             } catch {
                 throw TokenizerError("Replace normalizer regex \(regex) is not supported: \(error)")
@@ -131,6 +132,39 @@ struct Replace: Normalizer {
 struct RegexReplace: Normalizer, @unchecked Sendable {
     let regex: NSRegularExpression
     let content: String
+
+    /// The regex engine backtracks: a pattern from the file that repeats a repeated group (`(a+)+`)
+    /// or refers back to a group can take exponential time on a short text. Such patterns (never
+    /// seen in released tokenizers, which replace runs of spaces or quotes) are refused, as are
+    /// patterns over 512 characters.
+    static func checkBounded(_ pattern: String) throws {
+        guard pattern.count <= 512 else { throw TokenizerError("Replace normalizer regex is longer than 512 characters") }
+        var groups: [Bool] = []  // per open group: does it contain a repetition?
+        var repeated = false, inClass = false, escaped = false, previous: Character = " "
+        for character in pattern {
+            defer { previous = character }
+            if escaped {
+                escaped = false
+                if character.isNumber, character != "0" { throw TokenizerError("Replace normalizer regex \(pattern) refers back to a group, which the engine cannot bound") }
+                continue
+            }
+            switch character {
+            case "\\": escaped = true
+            case "[": inClass = true
+            case "]": inClass = false
+            case _ where inClass: continue
+            case "(": groups.append(false)
+            case ")":
+                repeated = groups.popLast() ?? false
+                if repeated, !groups.isEmpty { groups[groups.count - 1] = true }
+            case "*", "+", "{":
+                if previous == ")" && repeated { throw TokenizerError("Replace normalizer regex \(pattern) repeats a repeated group, which can take exponential time") }
+                if !groups.isEmpty { groups[groups.count - 1] = true }
+            default: continue
+            }
+            if character != ")" { repeated = false }
+        }
+    }
     func normalize(_ text: String) -> String {
         regex.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text),
                                        withTemplate: NSRegularExpression.escapedTemplate(for: content))

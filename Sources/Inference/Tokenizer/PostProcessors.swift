@@ -4,16 +4,18 @@ import OrderedJSON
 protocol PostProcessor: Sendable {
     func addedTokenCount(pair: Bool) -> Int
     func process(_ first: [Int32], _ second: [Int32]?) -> Encoding
+    /// The ids of the special tokens it adds.
+    var specialIDs: [Int32] { get }
 }
 
 enum PostProcessors {
     static func make(_ json: JSON, vocabulary: any TokenModel, added: AddedTokens) throws -> (any PostProcessor)? {
         let type = json["type"]?.stringValue ?? ""
         func special(_ value: JSON?) throws -> Int32 {
-            guard let pair = value?.arrayValue, pair.count == 2, let id = pair[1].intValue else {
-                throw TokenizerError("\(type) needs [token, id] pairs for cls and sep")
+            guard let pair = value?.arrayValue, pair.count == 2, let id = pair[1].tokenID else {
+                throw TokenizerError("\(type) needs [token, id] pairs for cls and sep (ids in 0...\(Int32.max))")
             }
-            return Int32(id)
+            return id
         }
         switch type {
         case "TemplateProcessing": return try Template(json)
@@ -55,7 +57,15 @@ struct Template: PostProcessor {
     init(_ json: JSON) throws {
         var specials: [String: [Int32]] = [:]
         for (name, value) in json["special_tokens"]?.objectValue ?? [:] {
-            specials[name] = value["ids"]?.arrayValue?.compactMap { $0.intValue.map(Int32.init) } ?? []
+            specials[name] = try (value["ids"]?.arrayValue ?? []).map { id in
+                guard let id = id.tokenID else { throw TokenizerError("special token \(name.prefix(64)) has id \(id.serialized.prefix(32)); ids are integers in 0...\(Int32.max)") }
+                return id
+            }
+        }
+        func typeID(_ value: JSON?) throws -> Int32 {
+            guard let value, !value.isNull else { return 0 }
+            guard let id = value.tokenID else { throw TokenizerError("template type_id \(value.serialized.prefix(32)) is not an integer in 0...\(Int32.max)") }
+            return id
         }
         func items(_ list: JSON?) throws -> [Item] {
             try (list?.arrayValue ?? []).map { item in
@@ -63,15 +73,22 @@ struct Template: PostProcessor {
                     guard let name = special["id"]?.stringValue, let ids = specials[name] else {
                         throw TokenizerError("template names an unknown special token")
                     }
-                    return .special(ids, Int32(special["type_id"]?.intValue ?? 0))
+                    return .special(ids, try typeID(special["type_id"]))
                 }
                 let sequence = item["Sequence"]
-                let typeID = Int32(sequence?["type_id"]?.intValue ?? 0)
-                return sequence?["id"]?.stringValue == "B" ? .sequenceB(typeID) : .sequenceA(typeID)
+                let type = try typeID(sequence?["type_id"])
+                return sequence?["id"]?.stringValue == "B" ? .sequenceB(type) : .sequenceA(type)
             }
         }
         single = try items(json["single"])
         pair = try items(json["pair"])
+    }
+
+    var specialIDs: [Int32] {
+        (single + pair).flatMap { item -> [Int32] in
+            if case .special(let ids, _) = item { return ids }
+            return []
+        }
     }
 
     func addedTokenCount(pair isPair: Bool) -> Int {

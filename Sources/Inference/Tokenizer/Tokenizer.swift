@@ -39,13 +39,20 @@ public struct Tokenizer: Sendable {
         let model = try TokenModels.make(modelJSON)
         let added = try AddedTokens(root["added_tokens"]?.arrayValue ?? [])
         let truncation = root["truncation"]?.objectValue
+        let truncationLength = try truncation?["max_length"].flatMap { value -> Int? in
+            if value.isNull { return nil }
+            guard let length = value.intValue, (0...Int64(Int32.max)).contains(length) else {
+                throw TokenizerError("truncation.max_length is \(value.serialized.prefix(32)); it must be an integer in 0...\(Int32.max)")
+            }
+            return Int(length)
+        }
         return Tokenizer(
             addedTokens: added,
             normalizer: try root["normalizer"].flatMap { $0.isNull ? nil : try Normalizers.make($0) },
             preTokenizer: try root["pre_tokenizer"].flatMap { $0.isNull ? nil : try PreTokenizers.make($0) },
             model: model,
             postProcessor: try root["post_processor"].flatMap { $0.isNull ? nil : try PostProcessors.make($0, vocabulary: model, added: added) },
-            truncationLength: truncation?["max_length"]?.intValue.map { Int($0) },
+            truncationLength: truncationLength,
             truncateLeft: truncation?["direction"]?.stringValue == "Left")
     }
 
@@ -55,7 +62,7 @@ public struct Tokenizer: Sendable {
         var first = tokenize(text)
         var second = pair.map(tokenize)
         if let limit = maxLength ?? truncationLength {
-            let budget = max(0, limit - (postProcessor?.addedTokenCount(pair: second != nil) ?? 0))
+            let budget = max(0, max(limit, 0) - (postProcessor?.addedTokenCount(pair: second != nil) ?? 0))
             Self.truncate(&first, &second, to: budget, left: truncateLeft)
         }
         if let postProcessor { return postProcessor.process(first, second) }
@@ -83,6 +90,10 @@ public struct Tokenizer: Sendable {
     public func token(for id: Int32) -> String? { addedTokens.content(of: id) ?? model.token(for: id) }
 
     public func id(for token: String) -> Int32? { addedTokens.id(of: token) ?? model.id(for: token) }
+
+    /// The ids every encoding may contain whatever the text: the post-processor's special tokens and
+    /// the added tokens. A model must have an embedding for each (checked when it loads).
+    var fixedIDs: [Int32] { (postProcessor?.specialIDs ?? []) + addedTokens.tokens.map(\.id) }
 
     /// Ids of the special tokens, which decoding with `skip_special_tokens` drops.
     public var specialTokenIDs: Set<Int32> { addedTokens.specialIDs }

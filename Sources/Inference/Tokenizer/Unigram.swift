@@ -4,42 +4,49 @@ import OrderedJSON
 /// UTF-8 bytes); a character no piece covers becomes unknown (score: lowest − 10), and adjacent
 /// unknown pieces fuse into one.
 struct Unigram: TokenModel {
-    private final class TrieNode {
-        var children: [UInt8: TrieNode] = [:]
-        var id: Int32?
+    /// The pieces' trie, flat: node `n`'s children are `children[n]`, its piece `ids[n]` (−1: none).
+    /// Nodes are indexes, not objects, so a piece 100k bytes long cannot make releasing the trie
+    /// recurse 100k deep.
+    private struct Trie: Sendable {
+        var children: [[UInt8: Int32]] = [[:]]
+        var ids: [Int32] = [-1]
     }
 
     let pieces: [(piece: String, score: Double)]
     let unknownID: Int32
     let unknownScore: Double
     private let vocabulary: [VocabKey: Int32]
-    private nonisolated(unsafe) let root = TrieNode()
+    private let trie: Trie
 
     init(_ json: JSON) throws {
         guard let vocab = json["vocab"]?.arrayValue else { throw TokenizerError("Unigram model has no vocab") }
         pieces = try vocab.map { entry in
-            guard let pair = entry.arrayValue, pair.count == 2, let piece = pair[0].stringValue, let score = pair[1].doubleValue else {
-                throw TokenizerError("a Unigram vocab entry is not [piece, score]")
+            guard let pair = entry.arrayValue, pair.count == 2, let piece = pair[0].stringValue, let score = pair[1].doubleValue, score.isFinite else {
+                throw TokenizerError("a Unigram vocab entry is not [piece, finite score]")
             }
             return (piece, score)
         }
-        guard let unk = json["unk_id"]?.intValue, Int(unk) < pieces.count else { throw TokenizerError("Unigram model has no valid unk_id") }
+        guard let unk = json["unk_id"]?.intValue, unk >= 0, Int(unk) < pieces.count, pieces.count <= Int(Int32.max) else { throw TokenizerError("Unigram model has no valid unk_id") }
         if json["byte_fallback"]?.boolValue == true { throw TokenizerError("Unigram byte_fallback is not supported yet") }
         unknownID = Int32(unk)
         unknownScore = (pieces.map(\.score).min() ?? 0) - 10
         var vocabulary: [VocabKey: Int32] = [:]
+        var trie = Trie()
         for (id, entry) in pieces.enumerated() {
             vocabulary[VocabKey(entry.piece)] = vocabulary[VocabKey(entry.piece)] ?? Int32(id)
-            var node = root
+            var node = 0
             for byte in entry.piece.utf8 {
-                if let child = node.children[byte] { node = child } else {
-                    let child = TrieNode()
-                    node.children[byte] = child
-                    node = child
+                if let child = trie.children[node][byte] { node = Int(child) } else {
+                    trie.children.append([:])
+                    trie.ids.append(-1)
+                    trie.children[node][byte] = Int32(trie.ids.count - 1)
+                    node = trie.ids.count - 1
                 }
             }
-            if node.id == nil { node.id = Int32(id) }
+            if trie.ids[node] < 0 { trie.ids[node] = Int32(id) }
         }
+        guard trie.ids.count <= Int(Int32.max) else { throw TokenizerError("the Unigram vocabulary is too large") }
+        self.trie = trie
         self.vocabulary = vocabulary
     }
 
@@ -52,12 +59,13 @@ struct Unigram: TokenModel {
             let scoreHere = best[start].score
             let characterLength = Self.utf8Length(bytes[start])
             var hasSingleCharacter = false
-            var node = root
+            var node = 0
             var end = start
-            while end < size, let child = node.children[bytes[end]] {
-                node = child
+            while end < size, let child = trie.children[node][bytes[end]] {
+                node = Int(child)
                 end += 1
-                guard let id = node.id else { continue }
+                let id = trie.ids[node]
+                guard id >= 0 else { continue }
                 let candidate = scoreHere + pieces[Int(id)].score
                 if best[end].start == nil || candidate > best[end].score { best[end] = (candidate, start, id) }
                 if end - start == characterLength { hasSingleCharacter = true }

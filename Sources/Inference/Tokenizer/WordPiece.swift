@@ -7,6 +7,11 @@ protocol TokenModel: Sendable {
     func id(for token: String) -> Int32?
 }
 
+extension JSON {
+    /// A token or type id of `tokenizer.json`: an integer in 0...Int32.max (the engine's id type), else nil.
+    var tokenID: Int32? { intValue.flatMap { (0...Int64(Int32.max)).contains($0) ? Int32($0) : nil } }
+}
+
 enum TokenModels {
     static func make(_ json: JSON) throws -> any TokenModel {
         let type = json["type"]?.stringValue ?? (json["continuing_subword_prefix"] != nil ? "WordPiece" : (json["unk_id"] != nil ? "Unigram" : ""))
@@ -44,8 +49,8 @@ struct WordPiece: TokenModel {
         var vocabulary: [VocabKey: Int32] = [:]
         vocabulary.reserveCapacity(vocab.count)
         for (token, id) in vocab {
-            guard let id = id.intValue else { throw TokenizerError("WordPiece vocab entry '\(token)' has no integer id") }
-            vocabulary[VocabKey(token)] = Int32(id)
+            guard let id = id.tokenID else { throw TokenizerError("WordPiece vocab entry '\(token.prefix(64))' has id \(id.serialized.prefix(32)); ids are integers in 0...\(Int32.max)") }
+            vocabulary[VocabKey(token)] = id
         }
         let unknown = json["unk_token"]?.stringValue ?? "[UNK]"
         guard let unknownID = vocabulary[VocabKey(unknown)] else { throw TokenizerError("WordPiece unk_token '\(unknown)' is not in the vocab") }
@@ -53,7 +58,10 @@ struct WordPiece: TokenModel {
         self.tokens = Dictionary(vocabulary.map { ($0.value, String(decoding: $0.key.bytes, as: UTF8.self)) }, uniquingKeysWith: { first, _ in first })
         self.unknownID = unknownID
         self.prefix = json["continuing_subword_prefix"]?.stringValue ?? "##"
-        self.maxCharacters = Int(json["max_input_chars_per_word"]?.intValue ?? 100)
+        // Matching a word is quadratic in its length: the file may not make words of any length matchable.
+        let maxCharacters = json["max_input_chars_per_word"]?.intValue ?? 100
+        guard (0...10_000).contains(maxCharacters) else { throw TokenizerError("WordPiece max_input_chars_per_word is \(maxCharacters); it must be in 0...10000") }
+        self.maxCharacters = Int(maxCharacters)
     }
 
     func tokenize(_ word: String) -> [Int32] {

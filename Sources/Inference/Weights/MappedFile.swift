@@ -70,19 +70,49 @@ struct ByteRegion: @unchecked Sendable {
         self.count = count
     }
 
+    /// The one place a range read from a file becomes a region: proves `offset ≥ 0`, `length ≥ 0`
+    /// and `offset + length ≤ count` without overflowing, whatever the file claims.
     func slice(_ offset: Int, _ length: Int) throws -> ByteRegion {
-        guard offset >= 0, length >= 0, offset + length <= count else {
+        guard offset >= 0, length >= 0, offset <= count, length <= count - offset else {
             throw WeightError("a record reaches past the end of its file (\(offset)+\(length) > \(count))")
         }
         return ByteRegion(owner: owner, base: base + offset, count: length)
+    }
+
+    /// The little-endian unsigned integer of `width` bytes at `offset`, checked against the region.
+    func unsigned(at offset: Int, width: Int) throws -> UInt64 {
+        let field = try slice(offset, width)
+        var value: UInt64 = 0
+        for i in 0..<width { value |= UInt64(field.base.load(fromByteOffset: i, as: UInt8.self)) << (8 * UInt64(i)) }
+        return value
+    }
+
+    func u16(_ offset: Int) throws -> Int { Int(try unsigned(at: offset, width: 2)) }
+    func u32(_ offset: Int) throws -> Int { Int(try unsigned(at: offset, width: 4)) }
+
+    /// A 64-bit size or offset field, which must lie within `limit` (a negative `Int` cannot come out).
+    func u64(_ offset: Int, atMost limit: Int, _ what: String) throws -> Int {
+        let value = try unsigned(at: offset, width: 8)
+        guard value <= UInt64(limit) else { throw WeightError("\(what) \(value) is beyond \(limit)") }
+        return Int(value)
     }
 
     var data: Data { Data(bytes: base, count: count) }
 
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
-    /// Raw DEFLATE (zip method 8) into a new region of `size` bytes.
+    /// Raw DEFLATE (zip method 8) into a new region of `size` bytes. The declared size is checked
+    /// before anything is allocated: DEFLATE cannot expand more than 1032:1, so a larger claim is a
+    /// lie, and `ArtifactLimits.maxEntryBytes` caps it in any case. zlib never writes past the
+    /// buffer, and an entry that inflates to more or less than it declared is refused.
     func inflated(size: Int) throws -> ByteRegion {
+        guard size >= 0, size <= ArtifactLimits.maxEntryBytes else {
+            throw WeightError("a deflated zip entry declares \(size) bytes, more than the \(ArtifactLimits.maxEntryBytes) allowed")
+        }
+        let (bound, overflow) = count.multipliedReportingOverflow(by: ArtifactLimits.maxDeflateRatio)
+        guard overflow || size <= bound + 1024, count <= Int(UInt32.max), size <= Int(UInt32.max) else {
+            throw WeightError("a deflated zip entry of \(count) bytes declares \(size) bytes, more than DEFLATE can produce (a zip bomb?)")
+        }
         let output = OwnedBytes(size: size)
         var stream = z_stream()
         guard inflateInit2_(&stream, -MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
@@ -94,7 +124,11 @@ struct ByteRegion: @unchecked Sendable {
         stream.next_out = output.base.assumingMemoryBound(to: Bytef.self)
         stream.avail_out = uInt(size)
         let status = inflate(&stream, Z_FINISH)
-        guard status == Z_STREAM_END, Int(stream.total_out) == size else { throw WeightError("a deflated zip entry is corrupt") }
+        guard status == Z_STREAM_END, Int(stream.total_out) == size else {
+            throw WeightError(status == Z_BUF_ERROR || status == Z_OK
+                ? "a deflated zip entry inflates to more than its declared \(size) bytes"
+                : "a deflated zip entry is corrupt")
+        }
         return ByteRegion(owner: output, base: UnsafeRawPointer(output.base), count: size)
     }
 }

@@ -21,11 +21,31 @@ struct ONNXGraph {
     let nodes: [Node]
     let outputs: [Output]
     let inputNames: [String]
+    /// Indexes of the nodes by the values they produce and consume, built once so every lookup
+    /// is constant time (a graph of 100k nodes must not cost 100k² scans).
+    private let producers: [String: Int]
+    private let consumerIndexes: [String: [Int]]
+    private let opTypes: Set<String>
+
+    init(initializers: [String: Tensor], nodes: [Node], outputs: [Output], inputNames: [String]) {
+        self.initializers = initializers
+        self.nodes = nodes
+        self.outputs = outputs
+        self.inputNames = inputNames
+        var producers: [String: Int] = [:], consumerIndexes: [String: [Int]] = [:]
+        for (index, node) in nodes.enumerated() {
+            for output in node.outputs where producers[output] == nil { producers[output] = index }
+            for input in Set(node.inputs) { consumerIndexes[input, default: []].append(index) }
+        }
+        self.producers = producers
+        self.consumerIndexes = consumerIndexes
+        opTypes = Set(nodes.map(\.opType))
+    }
 
     /// The node producing a value, and the nodes consuming it.
-    func producer(of value: String) -> Node? { nodes.first { $0.outputs.contains(value) } }
-    func consumers(of value: String) -> [Node] { nodes.filter { $0.inputs.contains(value) } }
-    func has(_ opType: String) -> Bool { nodes.contains { $0.opType == opType } }
+    func producer(of value: String) -> Node? { producers[value].map { nodes[$0] } }
+    func consumers(of value: String) -> [Node] { (consumerIndexes[value] ?? []).map { nodes[$0] } }
+    func has(_ opType: String) -> Bool { opTypes.contains(opType) }
 
     /// A scalar constant (initializer or Constant node output).
     func scalar(_ name: String) -> Float? {
@@ -42,7 +62,7 @@ enum ONNXReader {
 
     /// - Parameter externalData: the bytes of an external data file named by an initializer
     ///   (`location`, relative to the model file), or nil when there is none.
-    static func read(_ data: Data, externalData: (String) throws -> Data? = { _ in nil }) throws -> ONNXGraph {
+    static func read(_ data: Data, externalData readExternal: (String) throws -> Data? = { _ in nil }) throws -> ONNXGraph {
         let bytes = [UInt8](data)
         var model = ProtoReader(bytes[...])
         var graphBytes: ArraySlice<UInt8>?
@@ -50,6 +70,17 @@ enum ONNXReader {
             if field == 7 { graphBytes = value.message }
         }
         guard let graphBytes else { throw WeightError("the ONNX file has no graph (is it an ONNX model?)") }
+        // Each external file is read once (many initializers share one), and what the tensors decode
+        // is bounded by the bytes of the model and its external files.
+        var budget = AllocationBudget(fileBytes: data.count)
+        var externalFiles: [String: Data] = [:]
+        let externalData = { (location: String) throws -> Data? in
+            if let known = externalFiles[location] { return known }
+            guard let file = try readExternal(location) else { return nil }
+            externalFiles[location] = file
+            budget.allow(fileBytes: file.count)
+            return file
+        }
 
         var initializers: [String: Tensor] = [:]
         var nodes: [ONNXGraph.Node] = []
@@ -59,10 +90,17 @@ enum ONNXReader {
         while let (field, value) = try graph.next() {
             guard let message = value.message else { continue }
             switch field {
-            case 1: nodes.append(try node(message, externalData: externalData))
+            case 1:
+                let node = try node(message, externalData: externalData)
+                try budget.take(node.tensor?.count ?? 0, for: "of node \(node.opType)")
+                nodes.append(node)
             case 5:
+                guard initializers.count < ArtifactLimits.maxTensors else { throw WeightError("the ONNX graph has more than \(ArtifactLimits.maxTensors) initializers") }
                 let (name, tensor) = try self.tensor(message, externalData: externalData)
-                if let tensor { initializers[name] = tensor }
+                if let tensor {
+                    try budget.take(tensor.count, for: name)
+                    initializers[name] = tensor
+                }
             case 11: inputs.append(try valueInfo(message).name)
             case 12: outputs.append(try valueInfo(message))
             default: continue
@@ -135,7 +173,9 @@ enum ONNXReader {
         var external: [String: String] = [:]
         while let (field, value) = try reader.next() {
             switch field {
-            case 1: dims += try value.integers().map(Int.init)
+            case 1:
+                dims += try value.integers().map(Int.init)
+                guard dims.count <= ArtifactLimits.maxTensorRank else { throw WeightError("tensor \(name) has more than \(ArtifactLimits.maxTensorRank) dimensions") }
             case 2: dataType = Int(value.integer ?? 0)
             case 4: floatData += value.floats()
             case 5: int32Data += try value.integers()
@@ -158,10 +198,15 @@ enum ONNXReader {
             guard let data = try externalData(location) else {
                 throw WeightError("initializer \(name) refers to external data \(location), which is missing")
             }
-            let offset = Int(external["offset"] ?? "0") ?? 0
-            let length = Int(external["length"] ?? "") ?? (data.count - offset)
-            guard offset >= 0, offset + length <= data.count else { throw WeightError("external data of \(name) is truncated") }
-            raw = ArraySlice([UInt8](data[offset..<(offset + length)]))
+            guard let offset = Int(external["offset"] ?? "0"), offset >= 0, offset <= data.count,
+                  let length = Int(external["length"] ?? String(data.count - offset)), length >= 0, length <= data.count - offset else {
+                throw WeightError("external data of \(name) (offset \(external["offset"] ?? "0"), length \(external["length"] ?? "-")) lies outside \(location)'s \(data.count) bytes")
+            }
+            raw = ArraySlice([UInt8](data[(data.startIndex + offset)..<(data.startIndex + offset + length)]))
+        }
+        // Integer tensors are read 8 or 4 bytes at a time: the bytes must be exactly the shape's.
+        if let raw, dataType == 7 || dataType == 6, raw.count != count * (dataType == 7 ? 8 : 4) {
+            throw WeightError("initializer \(name) holds \(raw.count) bytes for shape \(dims)")
         }
         let values: [Float]
         switch dataType {

@@ -25,8 +25,10 @@ struct ProtoReader {
         case 1: return (field, .fixed64(try fixed(8)))
         case 5: return (field, .fixed32(UInt32(try fixed(4))))
         case 2:
-            let length = Int(try varint())
-            guard length >= 0, position + length <= bytes.endIndex else { throw WeightError("truncated protobuf field \(field)") }
+            // A length is a varint up to 2⁶⁴: compare it with what is left before converting it.
+            let declared = try varint()
+            guard declared <= UInt64(bytes.endIndex - position) else { throw WeightError("protobuf field \(field) claims \(declared) bytes, more than the message holds") }
+            let length = Int(declared)
             defer { position += length }
             return (field, .bytes(bytes[position..<(position + length)]))
         default:

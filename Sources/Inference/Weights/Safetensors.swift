@@ -43,8 +43,9 @@ public final class FloatBuffer: @unchecked Sendable {
 
     /// Values at `region.base + byteOffset`, used in place when aligned (nil otherwise).
     init?(region: ByteRegion, byteOffset: Int, count: Int) {
-        let address = region.base + byteOffset
-        guard Int(bitPattern: address) % MemoryLayout<Float>.alignment == 0, byteOffset + count * 4 <= region.count else { return nil }
+        guard count >= 0, count <= Int.max / 4, let values = try? region.slice(byteOffset, count * 4) else { return nil }
+        let address = values.base
+        guard Int(bitPattern: address) % MemoryLayout<Float>.alignment == 0 else { return nil }
         owner = region.owner
         owned = nil
         pointer = address.assumingMemoryBound(to: Float.self)
@@ -102,23 +103,34 @@ public enum Safetensors {
         let header: JSON
         do { header = try JSON.parse(UnsafeRawBufferPointer(rebasing: data[8..<body])) } catch { throw WeightError("\(url.lastPathComponent): header is not JSON: \(error)") }
         var tensors: [String: Tensor] = [:]
+        var budget = AllocationBudget(fileBytes: data.count)
+        let file = url.lastPathComponent
         for (name, entry) in header.objectValue ?? [:] where name != "__metadata__" {
-            guard let dtype = entry["dtype"]?.stringValue,
-                  let shape = entry["shape"]?.arrayValue?.compactMap({ $0.intValue.map(Int.init) }),
-                  let offsets = entry["data_offsets"]?.arrayValue?.compactMap({ $0.intValue.map(Int.init) }), offsets.count == 2 else {
-                throw WeightError("\(url.lastPathComponent): tensor \(name) has a malformed header entry")
+            guard tensors.count < ArtifactLimits.maxTensors else { throw WeightError("\(file) holds more than \(ArtifactLimits.maxTensors) tensors") }
+            func integers(_ key: String) -> [Int]? {
+                guard let values = entry[key]?.arrayValue else { return nil }
+                let integers = values.compactMap { $0.intValue.map(Int.init) }
+                return integers.count == values.count ? integers : nil
+            }
+            guard let dtype = entry["dtype"]?.stringValue, let shape = integers("shape"), shape.count <= ArtifactLimits.maxTensorRank,
+                  let offsets = integers("data_offsets"), offsets.count == 2 else {
+                throw WeightError("\(file): tensor \(name) has a malformed header entry")
+            }
+            // Offsets count from the end of the header and must stay inside the data section.
+            let dataBytes = data.count - body
+            guard offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= dataBytes else {
+                throw WeightError("\(file): tensor \(name) has data offsets \(offsets), outside the \(dataBytes) bytes of data")
             }
             let start = body + offsets[0], end = body + offsets[1]
-            guard offsets[0] <= offsets[1], end <= data.count else {
-                throw WeightError("\(url.lastPathComponent): tensor \(name) is truncated (needs bytes up to \(end), file has \(data.count))")
-            }
             // Integer buffers (`position_ids`) are not weights; the encoders never read them.
             if ["I64", "I32", "I16", "I8", "U8", "BOOL"].contains(dtype) { continue }
             let count = try Shape.count(shape, name: name)
             if dtype == "F32", end - start == count * 4, let mapped = FloatBuffer(region: region, byteOffset: start, count: count) {
                 tensors[name] = Tensor(shape: shape, storage: mapped)
             } else {
-                tensors[name] = Tensor(shape: shape, values: try FloatDecoding.decode(Data(UnsafeRawBufferPointer(rebasing: data[start..<end])), dtype: dtype, count: count, name: name))
+                try budget.take(count, for: name)
+                let bytes = try region.slice(start, end - start)
+                tensors[name] = Tensor(shape: shape, values: try FloatDecoding.decode(bytes.data, dtype: dtype, count: count, name: name))
             }
         }
         return tensors
@@ -157,6 +169,7 @@ enum FloatDecoding {
 enum Shape {
     /// The number of elements, or an error for negative sizes or counts beyond 2³¹.
     static func count(_ shape: [Int], name: String) throws -> Int {
+        guard shape.count <= ArtifactLimits.maxTensorRank else { throw WeightError("tensor \(name) has \(shape.count) dimensions, more than \(ArtifactLimits.maxTensorRank)") }
         var total = 1
         for size in shape {
             guard size >= 0 else { throw WeightError("tensor \(name) has a negative size in its shape \(shape)") }

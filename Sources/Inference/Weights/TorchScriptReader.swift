@@ -38,35 +38,43 @@ public enum TorchScriptReader {
 
         var references: [(String, TensorReference)] = []
         var classes: [String: String] = [:]
-        collect(tree, path: "", references: &references, classes: &classes)
+        var visits = Visits(limit: ArtifactLimits.pickleVisitsPerByte * max(pickle.count, 1024))
+        try collect(tree, path: "", references: &references, classes: &classes, visits: &visits)
+        guard references.count <= ArtifactLimits.maxTensors else {
+            throw WeightError("the TorchScript model holds \(references.count) tensors, more than the \(ArtifactLimits.maxTensors) allowed")
+        }
 
         var storages: [String: ByteRegion] = [:]
         var decoded: [String: [Float]] = [:]
         var weights: [String: Tensor] = [:]
+        var budget = AllocationBudget(fileBytes: region.count)
         for (name, reference) in references {
             guard let dtype = storageDType(reference.dtype) else { continue }
+            let width = dtype == "F32" ? 4 : 2
             if storages[reference.storageKey] == nil {
                 guard let bytes = try record("data/\(reference.storageKey)") else {
                     throw WeightError("tensor \(name) refers to storage \(reference.storageKey), which the archive lacks")
                 }
-                let width = dtype == "F32" ? 4 : 2
-                guard bytes.count >= reference.storageCount * width else {
-                    throw WeightError("storage \(reference.storageKey) is truncated: \(bytes.count) bytes for \(reference.storageCount) values")
-                }
                 storages[reference.storageKey] = bytes
             }
             let storage = storages[reference.storageKey]!
-            if dtype == "F32", let contiguous = try contiguousCount(reference, name: name),
-               let inPlace = FloatBuffer(region: storage, byteOffset: reference.offset * 4, count: contiguous) {
+            // Every reference's count is checked, not only the first to name the storage: they may differ.
+            guard reference.storageCount >= 0, reference.storageCount <= storage.count / width else {
+                throw WeightError("storage \(reference.storageKey) is truncated: \(storage.count) bytes for \(reference.storageCount) values")
+            }
+            let span = try ElementSpan(reference, name: name)
+            if dtype == "F32", span.contiguous, let inPlace = FloatBuffer(region: storage, byteOffset: reference.offset * 4, count: span.count) {
                 weights[name] = Tensor(shape: reference.shape, storage: inPlace)
                 continue
             }
-            if decoded[reference.storageKey] == nil {
-                let width = dtype == "F32" ? 4 : 2
-                decoded[reference.storageKey] = try FloatDecoding.decode(try storage.slice(0, reference.storageCount * width).data, dtype: dtype,
-                                                                         count: reference.storageCount, name: name)
+            // The whole record is decoded, once per dtype: every reference's span lies within it.
+            let decodedKey = "\(reference.storageKey)/\(dtype)", values = storage.count / width
+            if decoded[decodedKey] == nil {
+                try budget.take(values, for: name)
+                decoded[decodedKey] = try FloatDecoding.decode(try storage.slice(0, values * width).data, dtype: dtype, count: values, name: name)
             }
-            weights[name] = try view(decoded[reference.storageKey]!, reference, name: name)
+            try budget.take(span.count, for: name)
+            weights[name] = try view(decoded[decodedKey]!, reference, span: span)
         }
         var code: [String: String] = [:]
         for path in zip.names where path.hasPrefix("\(root)/code/") && path.hasSuffix(".py") {
@@ -86,42 +94,28 @@ public enum TorchScriptReader {
         return TorchScriptModule(weights: weights, code: code, constants: constants, classes: classes)
     }
 
-    /// The element count of a row-major contiguous view (nil when strided), checked against its storage.
-    private static func contiguousCount(_ reference: TensorReference, name: String) throws -> Int? {
-        let count = try Shape.count(reference.shape, name: name)
-        guard reference.shape.count == reference.strides.count else {
-            throw WeightError("tensor \(name) has \(reference.shape.count) sizes but \(reference.strides.count) strides")
-        }
-        var expected = 1
-        for (size, stride) in zip(reference.shape, reference.strides).reversed() where size > 1 {
-            if stride != expected { return nil }
-            expected *= size
-        }
-        guard reference.offset >= 0, reference.offset + count <= reference.storageCount else {
-            throw WeightError("tensor \(name) reaches past the end of its storage")
-        }
-        return count
-    }
-
     /// A small constant tensor of any common dtype, as float32 (the index of a tensor in `constants.pkl`).
     private static func constantValues(_ bytes: Data, _ reference: TensorReference) throws -> Tensor? {
-        let count = max(try Shape.count(reference.shape, name: "constant"), 1)
-        func element(_ i: Int) -> Float? {
-            let at = reference.offset + (reference.strides.last ?? 1) * i
+        let width: Int
+        switch reference.dtype {
+        case "torch.FloatStorage": width = 4
+        case "torch.DoubleStorage", "torch.LongStorage": width = 8
+        default: return nil
+        }
+        guard reference.storageCount >= 0, reference.storageCount <= bytes.count / width else { return nil }
+        let span = try ElementSpan(reference, name: "constant")
+        let bytes = [UInt8](bytes)
+        func element(_ index: Int) -> Float {
+            let at = index * width
+            let bits = (0..<width).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) }
             switch reference.dtype {
-            case "torch.FloatStorage":
-                guard (at + 1) * 4 <= bytes.count else { return nil }
-                return Float(bitPattern: bytes[(at * 4)..<(at * 4 + 4)].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) })
-            case "torch.DoubleStorage", "torch.LongStorage":
-                guard (at + 1) * 8 <= bytes.count else { return nil }
-                let bits = bytes[(at * 8)..<(at * 8 + 8)].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-                return reference.dtype == "torch.DoubleStorage" ? Float(Double(bitPattern: bits)) : Float(Int64(bitPattern: bits))
-            default:
-                return nil
+            case "torch.FloatStorage": return Float(bitPattern: UInt32(truncatingIfNeeded: bits))
+            case "torch.DoubleStorage": return Float(Double(bitPattern: bits))
+            default: return Float(Int64(bitPattern: bits))
             }
         }
-        let values = (0..<count).compactMap(element)
-        return values.count == count ? Tensor(shape: reference.shape, values: values) : nil
+        // A scalar (shape []) has one value.
+        return Tensor(shape: reference.shape, values: span.indexes(reference).map(element))
     }
 
     private static func storageDType(_ storageClass: String) -> String? {
@@ -133,21 +127,40 @@ public enum TorchScriptReader {
         }
     }
 
+    /// Counts the steps of walks over a pickled tree: memo references make it a DAG, which a small
+    /// pickle can give exponentially many paths; the walk stops at a bound proportional to its size.
+    struct Visits {
+        private(set) var count = 0
+        let limit: Int
+
+        init(limit: Int) { self.limit = limit }
+
+        mutating func step() throws {
+            count += 1
+            guard count <= limit else {
+                throw WeightError("the pickled module tree repeats shared parts more than \(limit) times (a reference cycle or blow-up)")
+            }
+        }
+    }
+
     /// Flattens the module tree: attribute paths ending in tensors, and each module's class.
-    private static func collect(_ value: PickleValue, path: String, references: inout [(String, TensorReference)], classes: inout [String: String]) {
+    /// Its recursion is bounded by the pickle's depth limit, its work by `visits`.
+    static func collect(_ value: PickleValue, path: String, references: inout [(String, TensorReference)], classes: inout [String: String],
+                        visits: inout Visits) throws {
+        try visits.step()
         switch value {
         case .object(let className, let state):
             classes[path] = className
             if case .dict(let attributes)? = state {
                 for (key, child) in attributes {
                     guard let name = key.string else { continue }
-                    collect(child, path: path.isEmpty ? name : "\(path).\(name)", references: &references, classes: &classes)
+                    try collect(child, path: path.isEmpty ? name : "\(path).\(name)", references: &references, classes: &classes, visits: &visits)
                 }
             }
         case .dict(let entries):  // a `torch.save`d state dict (`pytorch_model.bin`) is an ordered dict of tensors
             for (key, child) in entries {
                 guard let name = key.string else { continue }
-                collect(child, path: path.isEmpty ? name : "\(path).\(name)", references: &references, classes: &classes)
+                try collect(child, path: path.isEmpty ? name : "\(path).\(name)", references: &references, classes: &classes, visits: &visits)
             }
         case .tensor(let reference):
             references.append((path, reference))
@@ -156,26 +169,54 @@ public enum TorchScriptReader {
         }
     }
 
-    /// The elements of a (possibly strided) view, in row-major order.
-    private static func view(_ storage: [Float], _ reference: TensorReference, name: String) throws -> Tensor {
+    /// The elements of a (possibly strided) view, in row-major order; `span` has proven them inside the storage.
+    private static func view(_ storage: [Float], _ reference: TensorReference, span: ElementSpan) throws -> Tensor {
+        if span.contiguous { return Tensor(shape: reference.shape, values: Array(storage[reference.offset..<(reference.offset + span.count)])) }
+        return Tensor(shape: reference.shape, values: span.indexes(reference).map { storage[$0] })
+    }
+}
+
+/// A tensor view's extent in its storage, proven before any element is read: sizes and strides
+/// non-negative, one stride per size, and the last element reached (offset + Σ (size − 1) · stride)
+/// inside the storage, computed without overflow. A view may not hold more elements than its storage.
+struct ElementSpan {
+    let count: Int
+    let contiguous: Bool
+
+    init(_ reference: TensorReference, name: String) throws {
         let shape = reference.shape, strides = reference.strides
-        let count = try Shape.count(shape, name: name)
+        guard shape.count <= ArtifactLimits.maxTensorRank else { throw WeightError("tensor \(name) has \(shape.count) dimensions, more than \(ArtifactLimits.maxTensorRank)") }
         guard shape.count == strides.count else { throw WeightError("tensor \(name) has \(shape.count) sizes but \(strides.count) strides") }
-        let last = reference.offset + zip(shape, strides).reduce(0) { $0 + ($1.0 - 1) * $1.1 }
-        guard count == 0 || (reference.offset >= 0 && last < storage.count) else {
-            throw WeightError("tensor \(name) reaches past the end of its storage")
+        count = try Shape.count(shape, name: name)
+        guard strides.allSatisfy({ $0 >= 0 }), reference.offset >= 0 else { throw WeightError("tensor \(name) has a negative storage offset or stride") }
+        guard count <= reference.storageCount else {
+            throw WeightError("tensor \(name) has \(count) elements but its storage only \(reference.storageCount)")
         }
-        var contiguous = true
-        var expected = 1
+        if count > 0 {
+            var last = reference.offset
+            for (size, stride) in zip(shape, strides) {
+                let (step, overflow) = (size - 1).multipliedReportingOverflow(by: stride)
+                let (sum, overflowSum) = last.addingReportingOverflow(step)
+                guard !overflow, !overflowSum else { throw WeightError("tensor \(name) reaches past the end of its storage") }
+                last = sum
+            }
+            guard last < reference.storageCount else { throw WeightError("tensor \(name) reaches past the end of its storage") }
+        }
+        var expected = 1, contiguous = true
         for (size, stride) in zip(shape, strides).reversed() where size > 1 {
             if stride != expected { contiguous = false }
             expected *= size
         }
-        if contiguous { return Tensor(shape: shape, values: Array(storage[reference.offset..<(reference.offset + count)])) }
-        var values = [Float](repeating: 0, count: count)
+        self.contiguous = contiguous
+    }
+
+    /// The storage index of every element, in row-major order.
+    func indexes(_ reference: TensorReference) -> [Int] {
+        let shape = reference.shape, strides = reference.strides
+        var result = [Int](repeating: 0, count: count)
         var index = [Int](repeating: 0, count: shape.count)
         for i in 0..<count {
-            values[i] = storage[reference.offset + zip(index, strides).reduce(0) { $0 + $1.0 * $1.1 }]
+            result[i] = reference.offset + zip(index, strides).reduce(0) { $0 + $1.0 * $1.1 }
             var axis = shape.count - 1
             while axis >= 0 {
                 index[axis] += 1
@@ -184,6 +225,6 @@ public enum TorchScriptReader {
                 axis -= 1
             }
         }
-        return Tensor(shape: shape, values: values)
+        return result
     }
 }

@@ -81,6 +81,10 @@ import Testing
         try await mirror.start()
         let server = ServerProcess(artifactsURL: mirror.baseURL)
         do {
+            // The mirror is on loopback: allowed once, in the persistent settings every later start reads.
+            try await server.start()
+            try await TestClient(baseURL: server.baseURL).setPersistent([MirrorAccess.setting: true])
+            await server.stop()
             try await body(server, mirror, StoreInvariants())
             await server.stop()
             mirror.stop()

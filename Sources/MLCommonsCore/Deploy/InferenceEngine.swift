@@ -31,6 +31,13 @@ extension LoadedModel {
 /// The seam between deployment and the engine that runs models.
 public protocol InferenceEngine: Sendable {
     func load(_ request: ModelLoadRequest) async throws -> any LoadedModel
+    /// Checks, without building the model, what registration can: that the artifact will load. A
+    /// broken artifact then fails its register task instead of a later deploy.
+    func validate(_ request: ModelLoadRequest) throws
+}
+
+extension InferenceEngine {
+    public func validate(_ request: ModelLoadRequest) throws {}
 }
 
 /// The native Swift engine of the `Inference` module.
@@ -66,6 +73,15 @@ public struct NativeInferenceEngine: InferenceEngine {
             return Loaded(model: model, name: request.modelID)
         } catch let error as InferenceError {
             throw MLError.generic(error.message)
+        }
+    }
+
+    public func validate(_ request: ModelLoadRequest) throws {
+        do {
+            try NativeEngine.validateArtifact(zip: request.artifact, format: request.format == .onnx ? .onnx : .torchScript,
+                                              functionName: request.function.rawValue, options: Self.options(for: request))
+        } catch let error as InferenceError {
+            throw MLError.illegalArgument(error.message)
         }
     }
 

@@ -97,6 +97,9 @@ struct ModelRegistration: Sendable {
             } catch let error as ArtifactError {
                 throw MLError.illegalArgument(error.message)
             }
+            try deployment.engine.validate(ModelLoadRequest(modelID: input.customModelID ?? "", name: input.name, artifact: artifact.file,
+                                                            format: input.format ?? .torchScript, function: input.function,
+                                                            modelConfig: input.modelConfig.map(JSON.object)))
 
             // One transaction: the group claim, the journal entry that lets a restart undo it, the meta document.
             let id = input.customModelID ?? Identifiers.newID()

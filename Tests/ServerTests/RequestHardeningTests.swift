@@ -103,6 +103,25 @@ import Testing
         }
     }
 
+    /// An artifact the engine would refuse fails its register task (and leaves no model), instead of
+    /// registering COMPLETED and failing (or worse) at deploy.
+    @Test func brokenArtifactsFailTheirRegisterTask() async throws {
+        try await withServer { client, _, mirror in
+            let fixture = try JSON.parse(Data(contentsOf: PredictTests.fixtures.appendingPathComponent("architectures/bert/config.json")))
+            let zip = try Data(contentsOf: PredictTests.fixtures.appendingPathComponent("architectures/bert/bert-torch_script.zip"))
+            var modelConfig = try #require(fixture["model_config"]?.objectValue)
+            let allConfig = try #require(modelConfig["all_config"]?.stringValue)
+            var encoder = try #require(try JSON.parse(allConfig).objectValue)
+            encoder["num_attention_heads"] = -2  // corrupted the heap and returned garbage before issue 11
+            modelConfig["all_config"] = .string(JSON.object(encoder).serialized)
+            _ = try mirror.publishPretrained(name: miniLMName, version: "1.0.1", format: "TORCH_SCRIPT", zip: zip, modelConfig: .object(modelConfig))
+            let task = try await client.registerAndWait(["name": .string(miniLMName), "version": "1.0.1", "model_format": "TORCH_SCRIPT"])
+            #expect(task["state"] == "FAILED", "\(task.serialized)")
+            #expect(task["error"]?.stringValue?.contains("num_attention_heads") == true, "\(task.serialized)")
+            #expect(try await client.count("models") == 0)
+        }
+    }
+
     @Test func predictInputLimits() async throws {
         try await withServer { client, server, mirror in
             let modelID = try await PredictTests.deploy(client, mirror, zip: "heads/sparse-tokenizer/sparse-tokenizer-torch_script.zip",

@@ -287,7 +287,8 @@ import Testing
         #expect(load(#"{"model":{"type":"WordPiece","vocab":{"[UNK]":0}},"post_processor":{"type":"TemplateProcessing","single":[{"Sequence":{"id":"A","type_id":9999999999}}],"pair":[],"special_tokens":{}}}"#)?
             .contains("type_id") == true)
         #expect(load(#"{"model":{"type":"Unigram","unk_id":-1,"vocab":[["a",0.0]]}}"#)?.contains("unk_id") == true)
-        #expect(load(#"{"model":{"type":"Unigram","unk_id":0,"vocab":[["a",1e400]]}}"#)?.contains("finite") == true)
+        // 1e400 is refused by the JSON parser itself (no double holds it); a NaN-producing score cannot be written in JSON.
+        #expect(load(#"{"model":{"type":"Unigram","unk_id":0,"vocab":[["a",1e400]]}}"#)?.contains("out of range of double") == true)
         #expect(load(#"{"model":{"type":"WordPiece","vocab":{"[UNK]":0},"max_input_chars_per_word":1000000000}}"#)?.contains("max_input_chars_per_word") == true)
     }
 

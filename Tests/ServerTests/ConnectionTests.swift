@@ -45,13 +45,14 @@ import Testing
 
     @Test func stopAnswersInFlightInFullAndIgnoresStalledClients() async throws {
         try await Self.withServer(["--shutdown-timeout", "3"]) { client, server in
-            // A 10 MB chunk, returned base64-encoded: an answer larger than the socket buffers.
+            // A 10 MB chunk (the first of two, so nothing checks it as a model), returned base64-encoded:
+            // an answer larger than the socket buffers.
             try await client.setPersistent(["plugins.ml_commons.allow_registering_model_via_local_file": true])
             var generator = SystemRandomNumberGenerator()
             let chunk = (0..<10_000_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
             let meta = try await client.expect(200, "POST", "/_plugins/_ml/models/_register_meta", [
                 "name": "big", "version": "1", "model_format": "TORCH_SCRIPT", "model_content_hash_value": .string(String(repeating: "ab", count: 32)),
-                "model_content_size_in_bytes": .int(Int64(chunk.count)), "total_chunks": 1, "function_name": "SPARSE_TOKENIZE"])
+                "model_content_size_in_bytes": .int(Int64(chunk.count) * 2), "total_chunks": 2, "function_name": "SPARSE_TOKENIZE"])
             let modelID = try #require(meta["model_id"]?.stringValue)
             let uploaded = try await client.send("POST", "/_plugins/_ml/models/\(modelID)/upload_chunk/0", body: chunk, contentType: "application/octet-stream")
             #expect(uploaded.status == 200, "\(uploaded.text)")

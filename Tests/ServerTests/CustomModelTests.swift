@@ -42,10 +42,10 @@ import Testing
             #expect(chunks.allSatisfy { $0["_source"]?["model_content"] == nil })
 
             // Deploy rebuilds the 25 MB artifact from its chunks and its hash matches: the only
-            // failure is the engine's refusal.
+            // failure is the engine's refusal (the fixture's config promises 384 dimensions, its BERT gives 16).
             let deploy = try await client.expect(200, "POST", "/_plugins/_ml/models/\(modelID)/_load")
             let deployTask = try await client.waitForTask(try #require(deploy["task_id"]?.stringValue))
-            #expect(deployTask["error"]?.stringValue?.contains("Cannot load the TORCH_SCRIPT model: the model file is not a TorchScript zip archive") == true)
+            #expect(deployTask["error"]?.stringValue?.contains("Cannot load the TORCH_SCRIPT model: model_config.embedding_dimension is 384 but the model produces 16-dimensional embeddings") == true)
         }
     }
 
@@ -139,7 +139,7 @@ import Testing
 
             // Deploy reassembles and checks the hash: right content reaches the engine.
             let good = try await client.waitForTask(try #require(try await client.expect(200, "POST", "/_plugins/_ml/models/\(modelID)/_deploy")["task_id"]?.stringValue))
-            #expect(good["error"]?.stringValue?.contains("Cannot load the TORCH_SCRIPT model: the model file is not a TorchScript zip archive") == true)
+            #expect(good["error"]?.stringValue?.contains("Cannot load the TORCH_SCRIPT model: model_config.embedding_dimension is 384 but the model produces 16-dimensional embeddings") == true)
 
             // A chunk replaced with other bytes: deploy fails naming both hashes.
             try await client.send("POST", "/_plugins/_ml/models/\(modelID)/upload_chunk/0", body: Array(Fixtures.filler(parts[0].count, seed: 99)))

@@ -57,7 +57,7 @@ import Testing
             #expect(deployTask["model_id"] == .string(modelID))
             let error = try JSON.parse(try #require(deployTask["error"]?.stringValue))
             let nodeMessage = try #require(error.objectValue?.entries.first?.value.stringValue)
-            #expect(nodeMessage.contains("Cannot load the TORCH_SCRIPT model: the model file is not a TorchScript zip archive"))
+            #expect(nodeMessage.contains("Cannot load the TORCH_SCRIPT model: model_config.embedding_dimension is 384 but the model produces 16-dimensional embeddings"))
             #expect(!nodeMessage.contains("model content changed"))
             let failed = try await client.expect(200, "GET", "/_plugins/_ml/models/\(modelID)")
             #expect(failed["model_state"] == "DEPLOY_FAILED")

@@ -119,6 +119,17 @@ import Testing
             #expect(task["state"] == "FAILED", "\(task.serialized)")
             #expect(task["error"]?.stringValue?.contains("num_attention_heads") == true, "\(task.serialized)")
             #expect(try await client.count("models") == 0)
+
+            // A chunked upload of the same: its last chunk is refused, and the model stays REGISTERING.
+            try await client.setPersistent(["plugins.ml_commons.allow_registering_model_via_local_file": true])
+            let meta = try await client.expect(200, "POST", "\(Self.base)/models/_register_meta", [
+                "name": "uploaded", "model_format": "TORCH_SCRIPT", "model_content_hash_value": .string(Fixtures.sha256(zip)),
+                "model_content_size_in_bytes": .int(Int64(zip.count)), "total_chunks": 1, "model_config": .object(modelConfig)])
+            let modelID = try #require(meta["model_id"]?.stringValue)
+            let upload = try await client.send("POST", "\(Self.base)/models/\(modelID)/upload_chunk/0", body: Array(zip), contentType: "application/octet-stream")
+            #expect(upload.status == 400, "\(upload.text)")
+            #expect(upload.text.contains("The uploaded model cannot be registered") && upload.text.contains("num_attention_heads"), "\(upload.text)")
+            #expect(try await client.expect(200, "GET", "\(Self.base)/models/\(modelID)")["model_state"] == "REGISTERING")
         }
     }
 

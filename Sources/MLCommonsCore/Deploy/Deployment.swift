@@ -202,25 +202,17 @@ struct Deployment: Sendable {
         let directory = context.artifactDir(for: modelID)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let file = directory.appendingPathComponent("model.zip")
-        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
-        let output = try FileHandle(forWritingTo: file)
-        var hasher = SHA256()
+        let actual: String
         do {
-            for number in 0..<total {
-                guard let bytes = try await context.store.attachment(index: Indices.model, id: ModelDocument.chunkID(modelID, number)) else {
-                    throw MLError.generic("Failed to find chunk \(number) of \(total) of model \(modelID)")
-                }
-                hasher.update(data: bytes)
-                try output.write(contentsOf: bytes)
-            }
-            try output.close()
+            actual = try await ChunkAssembly.write(modelID: modelID, total: total, to: file, store: context.store)
+        } catch let missing as ChunkAssembly.MissingChunk {
+            try? FileManager.default.removeItem(at: directory)
+            throw MLError.generic("Failed to find chunk \(missing.number) of \(total) of model \(modelID)")
         } catch {
-            try? output.close()
             try? FileManager.default.removeItem(at: directory)
             if DiskSpace.isOutOfSpace(error) { throw DiskSpace.error("rebuild the artifact of model \(modelID) in \(directory.path)") }
             throw error
         }
-        let actual = hasher.finalize().map { String(format: "%02x", $0) }.joined()
         let expected = document.source["model_content_hash_value"]?.stringValue?.lowercased()
         guard actual == expected else {
             try? FileManager.default.removeItem(at: directory)

@@ -1,3 +1,4 @@
+import Foundation
 import OrderedJSON
 import Storage
 
@@ -55,6 +56,7 @@ struct ChunkedUpload: Sendable {
         // last chunk and the model's REGISTERED state are one transaction.
         let chunkID = ModelDocument.chunkID(modelID, chunkNumber)
         let last = chunkNumber == total - 1
+        if last { try await checkLoadable(meta, total: total, lastChunk: bytes) }
         try await context.store.writeRetrying {
             guard let meta = try await context.models.meta(modelID) else { throw MLError.resourceNotFound("Failed to find model") }
             let chunk = StoreWrite.put(index: Indices.model, id: chunkID,
@@ -72,5 +74,27 @@ struct ChunkedUpload: Sendable {
             context.logger.info("model \(modelID): last chunk (\(chunkNumber + 1)/\(total)) uploaded, model registered")
         }
         return ["status": "Uploaded"]
+    }
+
+    /// Before the last chunk registers the model: the engine checks the whole artifact, so a broken
+    /// upload is refused here (400, the model stays REGISTERING) rather than failing a later deploy.
+    /// Chunks sent out of order may not all be stored yet; then deploy is where the artifact is checked.
+    private func checkLoadable(_ meta: StoredDocument, total: Int, lastChunk: [UInt8]) async throws {
+        guard let format = meta.source["model_format"]?.stringValue.flatMap(ModelFormat.init(parsing:)),
+              let function = meta.source["algorithm"]?.stringValue.flatMap(FunctionName.init(parsing:)) else { return }
+        let file = context.dataDir.appendingPathComponent("tmp").appendingPathComponent("upload-\(meta.id)-\(Identifiers.newID()).zip")
+        defer { try? FileManager.default.removeItem(at: file) }
+        do {
+            _ = try await ChunkAssembly.write(modelID: meta.id, total: total, lastChunk: lastChunk, to: file, store: context.store)
+        } catch is ChunkAssembly.MissingChunk {
+            return
+        }
+        do {
+            try registration.deployment.engine.validate(ModelLoadRequest(
+                modelID: meta.id, name: meta.source["name"]?.stringValue ?? "", artifact: file, format: format, function: function,
+                modelConfig: meta.source["model_config"]))
+        } catch let error as MLError {
+            throw MLError.illegalArgument("The uploaded model cannot be registered: \(error.reason)")
+        }
     }
 }

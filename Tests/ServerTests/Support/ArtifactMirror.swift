@@ -93,17 +93,37 @@ final class LockedSet: @unchecked Sendable {
     func contains(_ item: String) -> Bool { lock.lock(); defer { lock.unlock() }; return items.contains(item) }
 }
 
-/// Model zips shaped like ML Commons artifacts. The lifecycle API stores and checks them without
-/// running them, so their model file holds deterministic filler bytes.
+/// Model zips shaped like ML Commons artifacts. Registration checks that the engine would load an
+/// artifact, so these hold the engine tests' small traced BERT (hidden size 16), with deterministic
+/// filler beside it to give each its own size and hash.
 enum Fixtures {
+    static let bertFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("InferenceTests/Fixtures/architectures/bert")
+
+    /// The traced BERT's Hugging Face config, as `model_config.all_config` carries it.
+    static let bertAllConfig: String = {
+        let config = try? JSON.parse(Data(contentsOf: bertFolder.appendingPathComponent("config.json")))
+        return config?["model_config"]?["all_config"]?.stringValue ?? "{}"
+    }()
+
     static let miniLMConfig: JSON = [
         "model_type": "bert", "embedding_dimension": 384, "framework_type": "sentence_transformers",
         "pooling_mode": "MEAN", "normalize_result": true,
-        "all_config": "{\"_name_or_path\":\"nreimers/MiniLM-L6-H384-uncased\",\"architectures\":[\"BertModel\"]}",
+        "all_config": .string(bertAllConfig),
         "additional_config": ["space_type": "l2"],
     ]
 
-    static let tokenizerJSON = Data(#"{"version":"1.0","truncation":{"direction":"Right","max_length":256,"strategy":"LongestFirst","stride":0},"model":{"type":"WordPiece","vocab":{"[PAD]":0,"[UNK]":1}}}"#.utf8)
+    /// The traced BERT's `.pt` and `tokenizer.json`.
+    static let bertEntries: [(String, Data)] = {
+        guard let archive = try? Archive(url: bertFolder.appendingPathComponent("bert-torch_script.zip"), accessMode: .read) else { return [] }
+        return archive.compactMap { entry -> (String, Data)? in
+            var data = Data()
+            guard (try? archive.extract(entry, consumer: { data.append($0) })) != nil else { return nil }
+            return (entry.path, data)
+        }
+    }()
+
+    static var tokenizerJSON: Data { bertEntries.first { $0.0 == "tokenizer.json" }?.1 ?? Data() }
 
     /// A zip with `files` (name → content), stored uncompressed.
     static func zip(_ files: [(String, Data)]) throws -> Data {
@@ -116,9 +136,9 @@ enum Fixtures {
         return archive.data!
     }
 
-    /// A TorchScript-shaped artifact: `<stem>.pt` + `tokenizer.json`; `modelBytes` sets its size.
+    /// A loadable TorchScript artifact: the traced BERT plus `modelBytes` of filler (by `seed`).
     static func torchScriptZip(modelBytes: Int = 4096, seed: UInt8 = 7, extra: [(String, Data)] = []) throws -> Data {
-        try zip([("model.pt", filler(modelBytes, seed: seed)), ("tokenizer.json", tokenizerJSON)] + extra)
+        try zip(bertEntries + [("filler.bin", filler(modelBytes, seed: seed))] + extra)
     }
 
     static func filler(_ count: Int, seed: UInt8) -> Data {

@@ -74,6 +74,22 @@ class Server:
                 self.process.wait()
 
 
+def traced_bert_zip(filler: bytes = b"") -> bytes:
+    """The traced BERT fixture's zip entries (registration checks that the engine would load an
+    artifact), with `filler` as one more entry."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(TRACED_BERT / "bert-torch_script.zip") as source, zipfile.ZipFile(buffer, "w") as archive:
+        for entry in source.namelist():
+            archive.writestr(entry, source.read(entry))
+        if filler:
+            archive.writestr("filler.bin", filler)
+    return buffer.getvalue()
+
+
+def traced_bert_all_config() -> str:
+    return json.loads((TRACED_BERT / "config.json").read_text())["model_config"]["all_config"]
+
+
 class Mirror:
     """A real loopback HTTP server laid out like artifacts.opensearch.org/models/ml-models."""
 
@@ -90,12 +106,9 @@ class Mirror:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/models/ml-models"
 
     def publish(self, name: str, version: str, fmt: str) -> str:
-        """Publishes a TorchScript-shaped zip and its config.json; returns the zip's SHA-256."""
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w") as archive:
-            archive.writestr("all-MiniLM-L6-v2.pt", os.urandom(4096))
-            archive.writestr("tokenizer.json", json.dumps({"version": "1.0", "model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}}))
-        data = buffer.getvalue()
+        """Publishes a loadable TorchScript zip (the small traced BERT, with random filler beside it so each
+        has its own hash) and a config.json that promises 384 dimensions; returns the zip's SHA-256."""
+        data = traced_bert_zip(filler=os.urandom(4096))
         digest = hashlib.sha256(data).hexdigest()
         folder = self.root / "models" / "ml-models" / name / version / fmt.lower()
         folder.mkdir(parents=True, exist_ok=True)
@@ -105,7 +118,7 @@ class Mirror:
             "name": name, "version": version, "model_format": fmt.upper(), "function_name": "TEXT_EMBEDDING",
             "model_content_size_in_bytes": len(data), "model_content_hash_value": digest,
             "model_config": {"model_type": "bert", "embedding_dimension": 384, "framework_type": "sentence_transformers",
-                             "pooling_mode": "MEAN", "normalize_result": True, "all_config": "{}"},
+                             "pooling_mode": "MEAN", "normalize_result": True, "all_config": traced_bert_all_config()},
         }))
         return digest
 

@@ -6,7 +6,7 @@ import time
 import pytest
 from opensearchpy import NotFoundError, OpenSearch, RequestError
 
-from conftest import MINILM
+from conftest import MINILM, traced_bert_all_config, traced_bert_zip
 
 
 def client_for(server) -> OpenSearch:
@@ -57,14 +57,14 @@ def test_model_lifecycle_survives_a_restart(server, mirror):
     assert hits["hits"][0]["_id"] == model_id
     assert {"_version", "_seq_no", "_primary_term"} <= set(hits["hits"][0])
 
-    # Deploy: the fixture's .pt holds random bytes, so the engine refuses it; the task says why and
-    # the model is DEPLOY_FAILED (test_deploy.py deploys a real traced model).
+    # Deploy: the fixture's config promises 384 dimensions and its BERT gives 16, so the engine refuses
+    # it; the task says why and the model is DEPLOY_FAILED (test_deploy.py deploys a real traced model).
     deploy = client.plugins.ml.deploy_model(model_id=model_id)
     assert deploy["task_type"] == "DEPLOY_MODEL"
     deploy_task = wait_for_task(client, deploy["task_id"])
     assert deploy_task["state"] == "FAILED"
     (node_message,) = json.loads(deploy_task["error"]).values()
-    assert "the model file is not a TorchScript zip archive" in node_message
+    assert "embedding_dimension is 384 but the model produces 16-dimensional embeddings" in node_message
     assert client.plugins.ml.get_model(model_id=model_id)["model_state"] == "DEPLOY_FAILED"
 
     with pytest.raises(NotFoundError) as missing:
@@ -99,13 +99,14 @@ def test_chunked_upload_through_the_client(server, mirror):
 
     client = client_for(server)
     client.cluster.put_settings(body={"persistent": {"plugins.ml_commons.allow_registering_model_via_local_file": True}})
-    content = os.urandom(25_000)
-    chunks = [content[i:i + 10_000] for i in range(0, len(content), 10_000)]
+    content = traced_bert_zip(filler=os.urandom(25_000))
+    chunks = [content[i:i + 100_000] for i in range(0, len(content), 100_000)]
     meta = client.plugins.ml.register_model_meta(body={
         "name": "uploaded", "version": "1.0.0", "model_format": "TORCH_SCRIPT",
         "model_content_hash_value": hashlib.sha256(content).hexdigest(), "model_content_size_in_bytes": len(content),
         "total_chunks": len(chunks),
-        "model_config": {"model_type": "bert", "embedding_dimension": 384, "framework_type": "sentence_transformers"},
+        "model_config": {"model_type": "bert", "embedding_dimension": 16, "framework_type": "sentence_transformers",
+                         "all_config": traced_bert_all_config()},
     })
     assert meta["status"] == "CREATED"
     for number, chunk in enumerate(chunks):

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import OrderedJSON
 
 /// Mutations that know a format's structure, so one change lands on a field that matters
@@ -128,14 +129,7 @@ enum StructuredMutator {
         }
     }
 
-    static func encode(_ value: UInt64) -> [UInt8] {
-        var value = value, bytes: [UInt8] = []
-        repeat {
-            bytes.append(UInt8(value & 0x7F) | (value > 0x7F ? 0x80 : 0))
-            value >>= 7
-        } while value > 0
-        return bytes
-    }
+    static func encode(_ value: UInt64) -> [UInt8] { ProtoVarint.encode(value) }
 
     /// Paths to every field, as indexes into nested messages.
     static func leaves(_ fields: [Field], prefix: [Int] = [], into result: inout [[Int]]) {

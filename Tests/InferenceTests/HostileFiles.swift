@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 
 /// Builders of small hostile files for the regression tests: zips with chosen fields, pickles
 /// opcode by opcode, protobuf messages field by field.
@@ -68,14 +69,7 @@ enum HostileFiles {
     // MARK: protobuf
 
     enum Proto {
-        static func varint(_ value: UInt64) -> [UInt8] {
-            var value = value, bytes: [UInt8] = []
-            repeat {
-                bytes.append(UInt8(value & 0x7F) | (value > 0x7F ? 0x80 : 0))
-                value >>= 7
-            } while value > 0
-            return bytes
-        }
+        static func varint(_ value: UInt64) -> [UInt8] { ProtoVarint.encode(value) }
 
         static func bytes(_ field: UInt64, _ payload: [UInt8]) -> [UInt8] { varint(field << 3 | 2) + varint(UInt64(payload.count)) + payload }
         static func string(_ field: UInt64, _ text: String) -> [UInt8] { bytes(field, Array(text.utf8)) }

@@ -1,3 +1,16 @@
+/// Writes a protocol-buffer varint: the inverse of `ProtoReader.varint`, for tools and tests that
+/// build or re-serialize messages (the fuzzer's structured mutants, hostile test files).
+public enum ProtoVarint {
+    public static func encode(_ value: UInt64) -> [UInt8] {
+        var value = value, bytes: [UInt8] = []
+        repeat {
+            bytes.append(UInt8(value & 0x7F) | (value > 0x7F ? 0x80 : 0))
+            value >>= 7
+        } while value > 0
+        return bytes
+    }
+}
+
 /// Reads protocol-buffer wire format: the fields of one message, in order.
 struct ProtoReader {
     enum Value {

@@ -24,17 +24,19 @@ public struct ClusterSettings: Sendable {
     public func update(_ body: JSON) async throws -> JSON {
         guard let object = body.objectValue else { throw MLError.parse("request body is required") }
         var changes: [(scope: String, values: [(String, JSON?)])] = []
-        let flattened = object.reduce(0) { $0 + Self.flatten($1.value.objectValue ?? [:]).count }
-        guard flattened <= CoreSettings.maxSettingsPerRequest else {
-            throw MLError.illegalArgument("a cluster settings update may change at most \(CoreSettings.maxSettingsPerRequest) settings, got \(flattened)")
-        }
+        var count = 0
         for (scope, value) in object {
             guard scope == "persistent" || scope == "transient" else {
                 throw MLError.illegalArgument("request [/_cluster/settings] contains unrecognized parameter: [\(scope)]")
             }
             guard let settings = value.objectValue else { throw MLError.parse("[\(scope)] must be an object") }
+            let flat = Self.flatten(settings)
+            count += flat.count
+            guard count <= CoreSettings.maxSettingsPerRequest else {
+                throw MLError.illegalArgument("a cluster settings update may change at most \(CoreSettings.maxSettingsPerRequest) settings, got \(count)")
+            }
             var values: [(String, JSON?)] = []
-            for (key, raw) in Self.flatten(settings) {
+            for (key, raw) in flat {
                 values.append((key, raw.isNull ? JSON?.none : try Self.validate(key: key, value: raw, scope: scope)))
             }
             changes.append((scope, values))

@@ -5,6 +5,8 @@ import OrderedJSON
 public struct RemoteParameters: Sendable {
     private(set) var connectorValues: [String: String]
     private(set) var dataValues: [String: JSON]
+    /// Keys whose value came from the request (and not from pre-processing): their placeholders are filled once.
+    private var requestKeys: Set<String> = []
 
     public init(connector: ConnectorDefinition, preProcessed: JSONObject = [:], request: JSONObject = [:]) {
         connectorValues = [:]
@@ -12,6 +14,7 @@ public struct RemoteParameters: Sendable {
         dataValues = [:]
         for (key, value) in preProcessed { dataValues[key] = value }
         for (key, value) in request { dataValues[key] = value }
+        requestKeys = Set(request.keys)
     }
 
     /// A parameter's string form, whoever supplied it.
@@ -21,7 +24,7 @@ public struct RemoteParameters: Sendable {
 
     var templateValues: [String: TemplateRenderer.Value] {
         var values = connectorValues.mapValues(TemplateRenderer.Value.template)
-        for (key, value) in dataValues { values[key] = .data(value) }
+        for (key, value) in dataValues { values[key] = requestKeys.contains(key) ? .request(value) : .data(value) }
         return values
     }
 

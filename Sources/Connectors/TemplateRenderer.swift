@@ -12,7 +12,11 @@ import OrderedJSON
 ///
 /// Connector parameters are written by the connector's author and may hold placeholders of their
 /// own (prompt templates such as `"Human: ${parameters.question}"`); those are expanded, with the
-/// same escaping rules, before the value is inserted. Values from the request never are.
+/// same escaping rules, before the value is inserted. A request's own parameters may hold
+/// placeholders too (ML Commons' guardrails example sends `"prompt": "Human:${parameters.question}"`):
+/// where the action's template names such a value, its placeholders are filled once, every value
+/// they bring in taken as literal text and credentials never. So text that arrives inside another
+/// value is never scanned for placeholders, and pre-process output (documents, queries) never is.
 ///
 /// In a URL, caller-controlled values are percent-encoded whole (all but `A-Z a-z 0-9 - . _ ~`), so a
 /// `region` of `attacker.test/a` or `x@evil` cannot change the host, and `../` cannot climb the
@@ -26,11 +30,13 @@ struct TemplateRenderer {
         case data(JSON)
         /// Text the connector's author wrote; may contain placeholders.
         case template(String)
+        /// A request parameter: caller-controlled, but its own placeholders are filled once, literally.
+        case request(JSON)
     }
 
     let values: [String: Value]
     /// Credentials, offered only where the reference substitutes them (headers).
-    let credential: [String: String]?
+    private(set) var credential: [String: String]?
     /// Connector-configured parameter names inserted verbatim in bodies (`no_escape_params`).
     let verbatim: Set<String>
     static let maxNesting = 8
@@ -39,6 +45,8 @@ struct TemplateRenderer {
     /// otherwise expand exponentially within the nesting limit.
     static let baseBudget = 16 << 20
     let budget: Int
+    /// Set while filling a request parameter's placeholders: every value goes in as written.
+    private var literalValues = false
 
     init(values: [String: Value], credential: [String: String]?, verbatim: Set<String>) {
         self.values = values
@@ -47,11 +55,19 @@ struct TemplateRenderer {
         var size = 0
         for value in values.values {
             switch value {
-            case .data(.string(let text)), .template(let text): size += text.utf8.count
-            case .data(let json): size += json.serialized.utf8.count
+            case .data(.string(let text)), .request(.string(let text)), .template(let text): size += text.utf8.count
+            case .data(let json), .request(let json): size += json.serialized.utf8.count
             }
         }
         budget = Self.baseBudget + 4 * size
+    }
+
+    /// The renderer for a request parameter's placeholders: values literal, no credentials.
+    private var literal: TemplateRenderer {
+        var renderer = self
+        renderer.credential = nil
+        renderer.literalValues = true
+        return renderer
     }
 
     struct Result {
@@ -136,7 +152,7 @@ struct TemplateRenderer {
         let resolved = resolve(value, mode: mode, inString: inString, depth: depth, result: &result)
         result.spend(resolved.text.utf8.count)
         if mode == .url {
-            if case .data = value { output += Self.percentEncoded(resolved.text) } else { output += resolved.text }
+            if case .template = value { output += resolved.text } else { output += Self.percentEncoded(resolved.text) }
             return
         }
         if placeholder.asString || (mode == .jsonBody && inString) {
@@ -156,24 +172,37 @@ struct TemplateRenderer {
         switch value {
         case .data(.string(let text)):
             return (text, JSON.parseOrNil(text) != nil ? text : nil)
-        case .data(let json):
+        case .request(.string(let text)):
+            // Only where the action's own template names it: inside another value it is that value's data.
+            guard !literalValues, depth == 0, text.contains("${") else { return (text, JSON.parseOrNil(text) != nil ? text : nil) }
+            return expand(text, with: literal, mode: mode, inString: inString, depth: depth, result: &result)
+        case .data(let json), .request(let json):
             let text = json.serialized
             return (text, text)
+        case .template(let text) where literalValues:
+            return (text, JSON.parseOrNil(text) != nil ? text : nil)
         case .template(let text):
             guard depth < Self.maxNesting, text.contains("${") else {
                 return (text, JSON.parseOrNil(text) != nil ? text : nil)
             }
-            // Inside a string literal the expansion is plain text, escaped as a whole afterwards;
-            // in a JSON position it is JSON source with its own positions.
-            let nestedMode: Mode = mode == .url ? .url : mode == .jsonBody && !inString ? .jsonBody : .plainText
-            result.spend(text.utf8.count)
-            var nested = Result(text: "", missingParameters: [], missingCredentials: [], budget: result.budget)
-            if !result.overflowed { render(text, mode: nestedMode, depth: depth + 1, into: &nested) }
-            result.budget = nested.budget
-            result.overflowed = result.overflowed || nested.overflowed
-            result.missingParameters += nested.missingParameters
-            return (nested.text, JSON.parseOrNil(nested.text) != nil ? nested.text : nil)
+            return expand(text, with: self, mode: mode, inString: inString, depth: depth, result: &result)
         }
+    }
+
+    /// Renders a value's own placeholders before it is inserted. Inside a string literal the
+    /// expansion is plain text, escaped as a whole afterwards; in a JSON position it is JSON source
+    /// with its own positions.
+    private func expand(_ text: String, with renderer: TemplateRenderer, mode: Mode, inString: Bool, depth: Int,
+                        result: inout Result) -> (text: String, json: String?) {
+        let nestedMode: Mode = mode == .url ? .url : mode == .jsonBody && !inString ? .jsonBody : .plainText
+        result.spend(text.utf8.count)
+        var nested = Result(text: "", missingParameters: [], missingCredentials: [], budget: result.budget)
+        if !result.overflowed { renderer.render(text, mode: nestedMode, depth: depth + 1, into: &nested) }
+        result.budget = nested.budget
+        result.overflowed = result.overflowed || nested.overflowed
+        // A `${parameters.x}` a request typed that names nothing stays text, as user data would.
+        if !renderer.literalValues { result.missingParameters += nested.missingParameters }
+        return (nested.text, JSON.parseOrNil(nested.text) != nil ? nested.text : nil)
     }
 }
 

@@ -37,7 +37,10 @@ import Testing
         let connector = try Self.connector(
             body: #"{"model": "${parameters.model}", "messages": [{"role": "user", "content": "${parameters.prompt}"}]}"#,
             parameters: ["model": "gpt-3.5", "secret_param": "EXPANDED"])
-        let body = try Self.prepare(connector, ["prompt": .string(text)]).body!
+        // User text as the pre-process function hands it over (request parameters may fill their own
+        // placeholders: requestParametersNamedByTheActionAreFilledOnceLiterally).
+        let body = try PreparedRequest(action: connector.actions[0], credential: connector.credential,
+                                       parameters: RemoteParameters(connector: connector, preProcessed: ["prompt": .string(text)])).body!
         let parsed = try JSON.parse(body)
         #expect(parsed["messages"]?.arrayValue?.first?["content"] == .string(text))
         #expect(parsed.objectValue?.keys == ["model", "messages"])
@@ -82,6 +85,28 @@ import Testing
         let question = "what is ${parameters.prompt}? \"quoted\""
         let body = try Self.prepare(connector, ["question": .string(question)]).body!
         #expect(try JSON.parse(body)["prompt"] == .string("Human: \(question)\n\nAssistant:"))
+    }
+
+    @Test func requestParametersNamedByTheActionAreFilledOnceLiterally() throws {
+        // The body of OpenSearch's guardrails example: the prompt the request sends names the question.
+        let connector = try Self.connector(body: #"{"prompt": "${parameters.prompt}", "n": ${parameters.n}}"#,
+                                           parameters: ["n": 1, "endpoint": "api.openai.com"])
+        let question = "what is ${parameters.prompt} and ${credential.openAI_key}? \"quoted\""
+        let body = try Self.prepare(connector, [
+            "prompt": "\n\nHuman:${parameters.question} (${parameters.endpoint}, ${parameters.nothing})\n\nAssistant:",
+            "question": .string(question),
+        ]).body!
+        // Filled once: the question goes in as typed, credentials never, an unknown name stays text.
+        #expect(try JSON.parse(body)["prompt"] == .string("\n\nHuman:\(question) (api.openai.com, ${parameters.nothing})\n\nAssistant:"))
+        #expect(!body.contains("sk-secret"))
+        // In a header the request's value brings no credential either.
+        let header = try Self.connector(body: "{}", headers: ["X-Note": "${parameters.note}"])
+        let prepared = try Self.prepare(header, ["note": "${credential.openAI_key}"])
+        #expect(prepared.header("X-Note") == "${credential.openAI_key}")
+        // Pre-processed documents are data wherever they go.
+        let docs = try PreparedRequest(action: connector.actions[0], credential: connector.credential,
+                                       parameters: RemoteParameters(connector: connector, preProcessed: ["prompt": "${parameters.n}"]))
+        #expect(try JSON.parse(docs.body!)["prompt"] == "${parameters.n}")
     }
 
     @Test func missingParametersAreNamed() throws {

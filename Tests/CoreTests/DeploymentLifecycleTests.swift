@@ -140,6 +140,35 @@ struct CoreTestFailure: Error { let message: String; init(_ message: String) { s
         try await commons.close()
     }
 
+    @Test func remoteModelsDoNotCountAgainstTheLocalModelLimit() async throws {
+        let harness = CoreHarness()
+        let commons = try await harness.open()
+        do { try await remoteThenLocalDeploys(harness, commons) } catch { Issue.record(error) }
+        try await commons.close()
+    }
+
+    private func remoteThenLocalDeploys(_ harness: CoreHarness, _ commons: MLCommons) async throws {
+        _ = try await commons.settings.update(["persistent": [
+            "plugins.ml_commons.max_model_on_node": 2, "plugins.ml_commons.trusted_connector_endpoints_regex": ["^https://remote\\.test/.*$"],
+        ]])
+        let connector: JSON = [
+            "name": "c", "protocol": "http", "version": 1, "parameters": ["endpoint": "remote.test"], "credential": ["key": "k"],
+            "actions": [["action_type": "predict", "method": "POST", "url": "https://remote.test/v1", "request_body": "{}"]],
+        ]
+        for index in 0..<3 {
+            let reply = try await commons.registerModel(["name": .string("remote\(index)"), "function_name": "remote", "connector": connector], deploy: true)
+            let id = try #require(reply["model_id"]?.stringValue)
+            #expect(try await commons.getModel(id, returnContent: false)["model_state"] == "DEPLOYED")
+        }
+        let (first, _) = try await harness.registerModel(commons, seed: 1)
+        let (second, _) = try await harness.registerModel(commons, seed: 2)
+        let (third, _) = try await harness.registerModel(commons, seed: 3)
+        #expect(try await harness.deploy(commons, first)["state"] == "COMPLETED")
+        #expect(try await harness.deploy(commons, second)["state"] == "COMPLETED")
+        let refused = try await harness.deploy(commons, third)
+        #expect(refused["error"]?.stringValue?.contains("Exceed max local model per node limit") == true)
+    }
+
     @Test func aRegistrationInterruptedAfterWritingIsRolledBackOnStart() async throws {
         let harness = CoreHarness()
         var commons = try await harness.open()

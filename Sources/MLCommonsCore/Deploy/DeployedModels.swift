@@ -7,6 +7,8 @@ actor DeployedModels {
     private var cancelled: Set<String> = []
 
     var count: Int { models.count }
+    /// Models that run here; remote models are held too but do not count against the local limit.
+    var localCount: Int { models.values.lazy.filter(\.isLocal).count }
     var ids: [String] { Array(models.keys) }
 
     func contains(_ id: String) -> Bool { models[id] != nil }

@@ -79,7 +79,7 @@ struct Deployment: Sendable {
                 return
             }
             let settings = try await context.settings.current()
-            if await deployed.count >= Int(settings.int(MLSettings.maxModelOnNode)) {
+            if await deployed.localCount >= Int(settings.int(MLSettings.maxModelOnNode)) {
                 throw MLError.limitExceeded("Exceed max local model per node limit")
             }
             let document = try await context.models.require(modelID)

@@ -20,9 +20,12 @@ public protocol LoadedModel: Sendable {
     /// Where text-embedding and sparse-encoding requests queue to be batched together (nil: run each on its own).
     var embeddingBatcher: ModelBatcher<TextEmbedder.Detailed>? { get }
     var sparseBatcher: ModelBatcher<[SparseTerm]>? { get }
+    /// Whether the model runs on this node (counted against `max_model_on_node`); remote models do not.
+    var isLocal: Bool { get }
 }
 
 extension LoadedModel {
+    public var isLocal: Bool { true }
     public var native: (any NativeModel)? { nil }
     var embeddingBatcher: ModelBatcher<TextEmbedder.Detailed>? { nil }
     var sparseBatcher: ModelBatcher<[SparseTerm]>? { nil }

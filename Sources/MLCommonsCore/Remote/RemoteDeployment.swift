@@ -6,6 +6,7 @@ import Storage
 /// read per call, so connector and model updates apply without a redeploy).
 struct RemoteLoadedModel: LoadedModel {
     var residentBytes: Int { 0 }
+    var isLocal: Bool { false }
 }
 
 /// Deploy of `REMOTE` models (§3.1, §3.4): synchronous, no artifact, no memory checks. Undeploy is

@@ -75,6 +75,7 @@ let package = Package(
         .executableTarget(name: "mlcommons", dependencies: [
             "MLCommonsServer", "MLCommonsCore", "Inference", "OrderedJSON",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import Foundation
 import Inference
 import OrderedJSON
@@ -26,6 +27,40 @@ struct ModelLocation: ParsableArguments {
         return archive.contains { $0.path.lowercased().hasSuffix(".onnx") } ? .onnx : .torchScript
     }
 
+    /// The load options a config file gives: the one named, else `config.json` beside the zip.
+    func configFile(explicit path: String?) throws -> (options: ModelOptions, functionName: String?) {
+        let beside = url.deletingLastPathComponent().appendingPathComponent("config.json")
+        guard let file = path.map(URL.init(fileURLWithPath:)) ?? (FileManager.default.fileExists(atPath: beside.path) ? beside : nil) else {
+            return (ModelOptions(), nil)
+        }
+        // A config file is small; a larger one is not what it claims to be.
+        let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
+        guard size <= 16 << 20 else { throw ValidationError("\(file.path) is larger than 16 MiB: not a model config") }
+        do {
+            let json = try JSON.parse(Data(contentsOf: file))
+            // A config.json found beside the zip may describe another artifact of the folder: its hash says.
+            if path == nil, let hash = json["model_content_hash_value"]?.stringValue, try hash.lowercased() != sha256() {
+                printError("note: \(file.path) is for another artifact (its model_content_hash_value differs); not used")
+                return (ModelOptions(), nil)
+            }
+            if path == nil { printError("note: using the model config in \(file.path)") }
+            return try ModelOptions.fromConfigFile(json)
+        } catch let error as InferenceError {
+            throw ValidationError("\(file.path): \(error.message)")
+        } catch {
+            throw ValidationError("\(file.path) is not a model config: \(error)")
+        }
+    }
+
+    /// The zip's SHA-256 (hex), read in 1 MiB pieces.
+    func sha256() throws -> String {
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let piece = try handle.read(upToCount: 1 << 20), !piece.isEmpty { hasher.update(data: piece) }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
     func tokenizer() throws -> Tokenizer {
         if isFolder { return try Tokenizer.load(contentsOf: url.appendingPathComponent("tokenizer.json")) }
         let archive = try Archive(url: url, accessMode: .read)
@@ -34,6 +69,10 @@ struct ModelLocation: ParsableArguments {
         _ = try archive.extract(entry) { data.append($0) }
         return try Tokenizer.load(data)
     }
+}
+
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
 }
 
 /// Reads standard input one line at a time and writes one JSON line per input line.
@@ -82,22 +121,37 @@ struct Embed: ParsableCommand {
     @Option(help: "Normalize to unit length (true / false) when the model does not say.")
     var normalize: Bool?
 
-    @Option(help: "What the model computes: TEXT_EMBEDDING, SPARSE_ENCODING, SPARSE_TOKENIZE or TEXT_SIMILARITY.")
-    var functionName: String = "TEXT_EMBEDDING"
+    @Option(help: "What the model computes: TEXT_EMBEDDING, SPARSE_ENCODING, SPARSE_TOKENIZE or TEXT_SIMILARITY (default: the config's function_name, else TEXT_EMBEDDING).")
+    var functionName: String?
+
+    @Option(help: ArgumentHelp(
+        "The model's config for a zip: a register body or the config.json published beside an artifact, a model_config object, or a Hugging Face config.json.",
+        discussion: "Without it, a config.json beside the zip is read when there is one."))
+    var modelConfig: String?
 
     func run() throws {
         let mode = try pooling.map { text in
             guard let mode = PoolingMode(parsing: text) else { throw ValidationError("unknown pooling mode \(text)") }
             return mode
         }
-        let function = functionName.uppercased()
         if location.isFolder {
-            guard function == "TEXT_EMBEDDING" else { throw ValidationError("a model folder can only be a TEXT_EMBEDDING model for now") }
+            guard (functionName?.uppercased() ?? "TEXT_EMBEDDING") == "TEXT_EMBEDDING" else {
+                throw ValidationError("a model folder can only be a TEXT_EMBEDDING model for now")
+            }
+            guard modelConfig == nil else { throw ValidationError("--model-config is for artifact zips; a folder has its own config.json") }
             let model = try TextEmbedder.load(folder: location.url, pooling: mode, normalize: normalize)
             return try transformLines { ["embedding": json(try model.embed([$0])[0])] }
         }
-        let loaded = try NativeEngine().load(artifact: location.url, format: location.zipFormat(), functionName: function,
-                                             options: ModelOptions(pooling: mode, normalize: normalize))
+        var (options, configFunction) = try location.configFile(explicit: modelConfig)
+        options.pooling = mode ?? options.pooling
+        options.normalize = normalize ?? options.normalize
+        let function = (functionName ?? configFunction ?? "TEXT_EMBEDDING").uppercased()
+        let loaded: any NativeModel
+        do {
+            loaded = try NativeEngine().load(artifact: location.url, format: location.zipFormat(), functionName: function, options: options)
+        } catch let error as InferenceError where options.encoderConfig == nil {
+            throw ValidationError("\(error.message) (the zip alone does not say everything about some models: pass --model-config)")
+        }
         switch loaded {
         case let model as TextEmbedder:
             try transformLines { ["embedding": json(try model.embed([$0])[0])] }

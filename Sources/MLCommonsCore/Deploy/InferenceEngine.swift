@@ -72,7 +72,7 @@ public struct NativeInferenceEngine: InferenceEngine {
         let format: ArtifactFormat = request.format == .onnx ? .onnx : .torchScript
         do {
             let model = try engine.load(artifact: request.artifact, format: format, functionName: request.function.rawValue,
-                                        options: Self.options(for: request))
+                                        options: try Self.options(for: request))
             return Loaded(model: model, name: request.modelID)
         } catch let error as InferenceError {
             throw MLError.generic(error.message)
@@ -82,7 +82,7 @@ public struct NativeInferenceEngine: InferenceEngine {
     public func validate(_ request: ModelLoadRequest) throws {
         do {
             try NativeEngine.validateArtifact(zip: request.artifact, format: request.format == .onnx ? .onnx : .torchScript,
-                                              functionName: request.function.rawValue, options: Self.options(for: request))
+                                              functionName: request.function.rawValue, options: try Self.options(for: request))
         } catch let error as InferenceError {
             throw MLError.illegalArgument(error.message)
         }
@@ -90,13 +90,14 @@ public struct NativeInferenceEngine: InferenceEngine {
 
     /// What `model_config` says (the HF config in `all_config`, pooling, normalization), with the
     /// pretrained catalog's pooling as the last resort.
-    static func options(for request: ModelLoadRequest) -> ModelOptions {
-        let config = request.modelConfig
+    static func options(for request: ModelLoadRequest) throws -> ModelOptions {
+        var options = ModelOptions()
+        if let config = request.modelConfig {
+            do { options = try ModelOptions(modelConfig: config) } catch { throw MLError.illegalArgument(error.message) }
+        }
         let catalog = PretrainedCatalog.find(name: request.name)
-        return ModelOptions(
-            encoderConfig: config?["all_config"]?.stringValue.flatMap { try? JSON.parse($0) },
-            pooling: (config?["pooling_mode"]?.stringValue ?? catalog?.pooling).flatMap(PoolingMode.init(parsing:)),
-            normalize: config?["normalize_result"]?.boolValue ?? catalog?.normalize,
-            embeddingDimension: config?["embedding_dimension"]?.intValue.map { Int($0) })
+        options.pooling = options.pooling ?? catalog?.pooling.flatMap(PoolingMode.init(parsing:))
+        options.normalize = options.normalize ?? catalog?.normalize
+        return options
     }
 }

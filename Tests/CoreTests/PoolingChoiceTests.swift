@@ -18,7 +18,7 @@ import Testing
     @Test(arguments: denseRows.map(\.name))
     func catalogDecidesWhenModelConfigIsSilent(name: String) throws {
         let row = try #require(PretrainedCatalog.find(name: name))
-        let options = NativeInferenceEngine.options(for: Self.request(name, config: ["model_type": "bert", "embedding_dimension": .int(Int64(row.dimension!))]))
+        let options = try NativeInferenceEngine.options(for: Self.request(name, config: ["model_type": "bert", "embedding_dimension": .int(Int64(row.dimension!))]))
         #expect(options.pooling == PoolingMode(parsing: row.pooling!), "\(name)")
         #expect(options.normalize == row.normalize, "\(name)")
         #expect(options.embeddingDimension == row.dimension)
@@ -28,7 +28,7 @@ import Testing
     func modelConfigWinsOverTheCatalog(name: String) throws {
         let row = try #require(PretrainedCatalog.find(name: name))
         let opposite: JSON = ["pooling_mode": row.pooling == "CLS" ? "MEAN" : "CLS", "normalize_result": .bool(!(row.normalize ?? false))]
-        let options = NativeInferenceEngine.options(for: Self.request(name, config: opposite))
+        let options = try NativeInferenceEngine.options(for: Self.request(name, config: opposite))
         #expect(options.pooling == (row.pooling == "CLS" ? .mean : .cls))
         #expect(options.normalize == !(row.normalize ?? false))
     }
@@ -40,5 +40,16 @@ import Testing
         #expect(PretrainedCatalog.find(name: "huggingface/sentence-transformers/all-mpnet-base-v2")?.normalize == true)
         #expect(PretrainedCatalog.find(name: "huggingface/sentence-transformers/paraphrase-MiniLM-L3-v2")?.normalize == false)
         #expect(Self.denseRows.count == 11)
+    }
+
+    @Test func aBrokenModelConfigIsAClearError() throws {
+        let broken = #expect(throws: MLError.self) {
+            try NativeInferenceEngine.options(for: Self.request("custom", config: ["all_config": "{not json"]))
+        }
+        #expect(broken?.reason.contains("all_config is not valid JSON") == true)
+        #expect(throws: MLError.self) { try NativeInferenceEngine.options(for: Self.request("custom", config: ["embedding_dimension": -3])) }
+        // A HF config given as an object (as some clients send it) is read like the string form.
+        let object = try NativeInferenceEngine.options(for: Self.request("custom", config: ["all_config": ["model_type": "mpnet", "hidden_size": 16]]))
+        #expect(object.encoderConfig?["model_type"] == "mpnet")
     }
 }

@@ -24,7 +24,9 @@ public struct PretrainedModel: Sendable {
 }
 
 /// The catalog ML Commons checks pretrained registrations against. ML Commons downloads it from the
-/// artifacts site; we ship it, so a mirror only needs the per-model folders.
+/// artifacts site; we ship it, so a mirror only needs the per-model folders. Versions: every one the
+/// site serves: opensearch-py-ml's listing (`pretrained_models_all_versions.json`) and, for the
+/// first neural sparse models, 1.0.0 too (the version the 2.11 pretrained-models page links).
 public enum PretrainedCatalog {
     public static func find(name: String) -> PretrainedModel? { models.first { $0.name == name } }
 
@@ -58,15 +60,15 @@ public enum PretrainedCatalog {
         dense("paraphrase-multilingual-MiniLM-L12-v2", ["1.0.1", "1.0.2"], dim: 384, type: "bert", pooling: "MEAN", normalize: false, space: "cosinesimil"),
         dense("paraphrase-mpnet-base-v2", ["1.0.0", "1.0.1"], dim: 768, type: "mpnet", pooling: "MEAN", normalize: false, space: "cosinesimil"),
         dense("distiluse-base-multilingual-cased-v1", ["1.0.1", "1.0.2"], dim: 512, type: "distilbert", pooling: "MEAN", normalize: false, space: "cosinesimil", onnx: false),
-        sparse("opensearch-neural-sparse-encoding-v1", ["1.0.1"]),
+        sparse("opensearch-neural-sparse-encoding-v1", ["1.0.0", "1.0.1"]),
         sparse("opensearch-neural-sparse-encoding-v2-distill", ["1.0.0"]),
-        sparse("opensearch-neural-sparse-encoding-doc-v1", ["1.0.1"]),
+        sparse("opensearch-neural-sparse-encoding-doc-v1", ["1.0.0", "1.0.1"]),
         sparse("opensearch-neural-sparse-encoding-doc-v2-distill", ["1.0.0"]),
         sparse("opensearch-neural-sparse-encoding-doc-v2-mini", ["1.0.0"]),
         sparse("opensearch-neural-sparse-encoding-doc-v3-distill", ["1.0.0"]),
         sparse("opensearch-neural-sparse-encoding-doc-v3-gte", ["1.0.0"]),
         sparse("opensearch-neural-sparse-encoding-multilingual-v1", ["1.0.0"]),
-        sparse("opensearch-neural-sparse-tokenizer-v1", ["1.0.1"], .sparseTokenize),
+        sparse("opensearch-neural-sparse-tokenizer-v1", ["1.0.0", "1.0.1"], .sparseTokenize),
         sparse("opensearch-neural-sparse-tokenizer-multilingual-v1", ["1.0.0"], .sparseTokenize),
         crossEncoder("ms-marco-MiniLM-L-6-v2"),
         crossEncoder("ms-marco-MiniLM-L-12-v2"),

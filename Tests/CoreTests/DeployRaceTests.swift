@@ -37,6 +37,26 @@ final class GatedEngine: InferenceEngine, @unchecked Sendable {
         return (harness, engine, commons, id, reply)
     }
 
+    @Test func aSecondDeployDuringTheLoadJoinsTheFirst() async throws {
+        let (harness, engine, commons, id, reply) = try await Self.deployMidLoad()
+        let firstTask = try #require(reply["task_id"]?.stringValue)
+        // Even with one deploy slot, which the first deploy holds.
+        _ = try await commons.settings.update(["persistent": ["plugins.ml_commons.max_deploy_model_tasks_per_node": 1]])
+        let again = try await commons.deployModel(id, body: nil)
+        #expect(again["task_id"]?.stringValue == firstTask)
+        #expect(again["status"] == "RUNNING")
+        #expect(again["task_type"] == "DEPLOY_MODEL")
+        engine.release()
+        #expect(try await harness.waitForTask(commons, firstTask)["state"] == "COMPLETED")
+        let deployTasks = try await commons.store.all(index: Indices.task).filter { $0.source["task_type"] == "DEPLOY_MODEL" }
+        #expect(deployTasks.map(\.id) == [firstTask])
+        // Once loaded, a deploy is a new (at once completed) task again.
+        let later = try await commons.deployModel(id, body: nil)
+        #expect(later["task_id"]?.stringValue != firstTask)
+        #expect(try await harness.waitForTask(commons, later["task_id"]!.stringValue!)["state"] == "COMPLETED")
+        try await commons.close()
+    }
+
     @Test func anUndeployAndDeleteDuringTheLoadLeaveNothingLoaded() async throws {
         let (harness, engine, commons, id, reply) = try await Self.deployMidLoad()
         #expect(engine.loading)

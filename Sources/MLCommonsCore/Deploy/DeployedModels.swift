@@ -2,7 +2,8 @@
 /// is what the cluster believes; predict and undeploy look here).
 actor DeployedModels {
     private var models: [String: any LoadedModel] = [:]
-    private var deploying: Set<String> = []
+    /// Deploys running here: model id → its deploy task.
+    private var deploying: [String: String] = [:]
     /// Deploys still loading whose model was undeployed meanwhile: their load must not be held.
     private var cancelled: Set<String> = []
 
@@ -15,10 +16,16 @@ actor DeployedModels {
     var residentBytes: Int64 { models.values.reduce(0) { $0 + Int64($1.residentBytes) } }
     func model(_ id: String) -> (any LoadedModel)? { models[id] }
 
-    /// Claims the right to deploy a model; false when a deploy of it is already running here.
-    func beginDeploy(_ id: String) -> Bool { deploying.insert(id).inserted }
+    /// Claims the right to deploy a model with `task`; when a deploy of it is already running here,
+    /// returns that deploy's task instead (and claims nothing).
+    func claimDeploy(_ id: String, task: String) -> String? {
+        if let running = deploying[id] { return running }
+        deploying[id] = task
+        return nil
+    }
+    func runningDeploy(of id: String) -> String? { deploying[id] }
     func endDeploy(_ id: String) {
-        deploying.remove(id)
+        deploying[id] = nil
         cancelled.remove(id)
     }
     var deployingCount: Int { deploying.count }
@@ -35,7 +42,7 @@ actor DeployedModels {
     /// Drops a model (and cancels a deploy of it still loading); true if it was held.
     @discardableResult
     func remove(_ id: String) -> Bool {
-        if deploying.contains(id) { cancelled.insert(id) }
+        if deploying[id] != nil { cancelled.insert(id) }
         return models.removeValue(forKey: id) != nil
     }
 }

@@ -28,24 +28,40 @@ struct Deployment: Sendable {
             try MemoryBudget.check(modelID: modelID, artifactBytes: document.source["model_content_size_in_bytes"]?.intValue ?? 0,
                                    deployedBytes: await deployed.residentBytes, settings: settings)
         }
-        if await deployed.deployingCount >= Int(settings.int(MLSettings.maxDeployTasks)) {
+        if await deployed.runningDeploy(of: modelID) == nil, await deployed.deployingCount >= Int(settings.int(MLSettings.maxDeployTasks)) {
             throw MLError.limitExceeded("exceed max running task limit")
         }
-        let taskID = try await startDeploy(modelID)
-        return ["task_id": .string(taskID), "task_type": .string(TaskType.deployModel.rawValue), "status": "CREATED"]
+        let (taskID, alreadyRunning) = try await startDeploy(modelID)
+        // A second deploy while the first is loading joins it: same task, its state now.
+        let status = alreadyRunning ? (try? await context.tasks.get(taskID))?["state"]?.stringValue ?? "RUNNING" : "CREATED"
+        return ["task_id": .string(taskID), "task_type": .string(TaskType.deployModel.rawValue), "status": .string(status)]
     }
 
     var attempts: DeployAttempts { DeployAttempts(store: context.store, node: context.node.id) }
 
-    /// Creates the deploy task and marks the model DEPLOYING (one transaction), and loads it in the background.
-    func startDeploy(_ modelID: String) async throws -> String {
+    /// Creates the deploy task and marks the model DEPLOYING (one transaction), and loads it in the
+    /// background. When a deploy of the model is already loading here, returns its task instead.
+    @discardableResult
+    func startDeploy(_ modelID: String) async throws -> (taskID: String, alreadyRunning: Bool) {
         let node = context.node.id
-        var taskID = ""
+        let document = try await context.models.require(modelID)
+        let function = document.source["algorithm"]?.stringValue ?? FunctionName.textEmbedding.rawValue
+        let (taskID, taskWrite) = context.tasks.creation(MLTask(type: .deployModel, functionName: function, modelID: modelID, workerNode: node))
+        if let running = await deployed.claimDeploy(modelID, task: taskID) { return (running, true) }
+        do {
+            try await writeDeployStart(modelID, taskWrite: taskWrite, node: node)
+        } catch {
+            await deployed.endDeploy(modelID)
+            throw error
+        }
+        let job = self
+        context.jobs.start { await job.run(modelID: modelID, taskID: taskID) }
+        return (taskID, false)
+    }
+
+    private func writeDeployStart(_ modelID: String, taskWrite: StoreWrite, node: String) async throws {
         try await context.store.writeRetrying {
             let document = try await context.models.require(modelID)
-            let function = document.source["algorithm"]?.stringValue ?? FunctionName.textEmbedding.rawValue
-            let (id, taskWrite) = context.tasks.creation(MLTask(type: .deployModel, functionName: function, modelID: modelID, workerNode: node))
-            taskID = id
             var source = document.source
             source["model_state"] = .string(ModelState.deploying.rawValue)
             source["planning_worker_node_count"] = 1
@@ -55,17 +71,10 @@ struct Deployment: Sendable {
             return [taskWrite, .put(index: Indices.model, id: modelID, source: ModelDocument.ordered(source),
                                     condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm))]
         }
-        let job = self
-        let id = taskID
-        context.jobs.start { await job.run(modelID: modelID, taskID: id) }
-        return id
     }
 
+    /// Loads a model whose deploy `startDeploy` claimed, and gives the claim back.
     private func run(modelID: String, taskID: String) async {
-        guard await deployed.beginDeploy(modelID) else {
-            try? await context.tasks.fail(taskID, error: errorJSON("Model \(modelID) is already being deployed on this node"))
-            return
-        }
         await load(modelID: modelID, taskID: taskID)
         await deployed.endDeploy(modelID)
     }
@@ -284,7 +293,7 @@ struct Deployment: Sendable {
         for record in try await attempts.all() {
             handled.insert(record.modelID)
             if try await recover(record, autoRedeploy: auto, limit: settings.int(MLSettings.lifetimeRetryTimes)) {
-                _ = try await startDeploy(record.modelID)
+                try await startDeploy(record.modelID)
             }
         }
         for document in try await context.store.all(index: Indices.model, query: .not(ModelDocument.isChunk)) {
@@ -297,7 +306,7 @@ struct Deployment: Sendable {
                 try await context.models.update(document.id) { source in
                     source["auto_redeploy_retry_times"] = .int((source["auto_redeploy_retry_times"]?.intValue ?? 0) + 1)
                 }
-                _ = try await startDeploy(document.id)
+                try await startDeploy(document.id)
             } else {
                 _ = try await unload(document.id)
             }

@@ -133,7 +133,7 @@ struct ModelRegistration: Sendable {
             try? FileManager.default.removeItem(at: artifact.file)
             logger.info("register task \(taskID): model \(id) registered (\(artifact.size) bytes in \(total) chunks)")
             FreedMemory.release()
-            if deploy { _ = try await deployment.startDeploy(id) }
+            if deploy { try await deployment.startDeploy(id) }
         } catch {
             let message = DiskSpace.isOutOfSpace(error) ? DiskSpace.error("store the model artifact under \(context.dataDir.path)").reason
                 : (error as? MLError)?.reason ?? "\(error)"

@@ -121,6 +121,19 @@ import Testing
             #expect(try noName.json["error"]?["reason"] == "model name is null")
             let noFormat = try await client.send("POST", "/_plugins/_ml/models/_register", json: ["name": "x", "version": "1.0.1"])
             #expect(try noFormat.json["error"]?["reason"] == "model format is null")
+            // Enum values ML Commons does not know, in its exact words.
+            for (body, reason) in [(["name": "x", "model_format": "PYTORCH"] as JSON, "Wrong model format"),
+                                   (["name": "x", "model_format": "ONNX", "function_name": "EMBED"], "Wrong function name"),
+                                   (["name": "x", "model_format": "ONNX", "url": "http://127.0.0.1:1/m.zip", "model_content_hash_value": "ab",
+                                     "model_config": ["model_type": "bert", "embedding_dimension": 8, "framework_type": "torch"]], "Wrong framework type"),
+                                   (["name": "x", "model_format": "ONNX", "url": "http://127.0.0.1:1/m.zip", "model_content_hash_value": "ab",
+                                     "model_config": ["model_type": "bert", "embedding_dimension": 8, "framework_type": "sentence_transformers",
+                                                      "pooling_mode": "median"]], "Wrong pooling method")] {
+                let refused = try await client.send("POST", "/_plugins/_ml/models/_register", json: body)
+                #expect(refused.status == 400)
+                #expect(try refused.json["error"]?["type"] == "illegal_argument_exception")
+                #expect(try refused.json["error"]?["reason"] == .string(reason))
+            }
             #expect(try await client.count("tasks") == 4)
         }
     }

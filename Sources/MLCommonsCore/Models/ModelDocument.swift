@@ -60,13 +60,13 @@ enum ModelConfig {
         guard var object = config.objectValue else { throw MLError.parse("model_config must be an object") }
         if let framework = object["framework_type"]?.stringValue {
             guard frameworkTypes.contains(framework.uppercased()) else {
-                throw MLError.illegalArgument("Wrong framework type: \(framework); expected one of \(frameworkTypes.joined(separator: ", "))")
+                throw MLError.illegalArgument("Wrong framework type")
             }
             object["framework_type"] = .string(framework.uppercased())
         }
         if let pooling = object["pooling_mode"]?.stringValue {
             guard poolingModes.contains(pooling.uppercased()) else {
-                throw MLError.illegalArgument("Wrong pooling mode: \(pooling); expected one of \(poolingModes.joined(separator: ", "))")
+                throw MLError.illegalArgument("Wrong pooling method")
             }
             object["pooling_mode"] = .string(pooling.uppercased())
         }

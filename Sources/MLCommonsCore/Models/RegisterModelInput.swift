@@ -32,14 +32,14 @@ struct RegisterModelInput: Sendable {
         guard let name = object["name"]?.stringValue, !name.isEmpty else { throw MLError.illegalArgument("model name is null") }
         let functionText = object["function_name"]?.stringValue ?? FunctionName.textEmbedding.rawValue
         guard let function = FunctionName(parsing: functionText) else {
-            throw MLError.illegalArgument("Wrong function name: \(functionText)")
+            throw MLError.illegalArgument("Wrong function name")  // ML Commons' wording, exactly
         }
         if function == .remote {
             throw MLError.illegalArgument("Remote models (function_name: remote) are registered with _register and a connector, not by upload")
         }
         guard let formatText = object["model_format"]?.stringValue else { throw MLError.illegalArgument("model format is null") }
         guard let format = ModelFormat(parsing: formatText) else {
-            throw MLError.illegalArgument("Wrong model format: \(formatText); expected TORCH_SCRIPT or ONNX")
+            throw MLError.illegalArgument("Wrong model format")
         }
         var input = RegisterModelInput(
             // An empty model_group_id means none (opensearch-py-ml always sends one, "" by default).

@@ -128,6 +128,36 @@ import Testing
         }
     }
 
+    /// What docs/api-compatibility.md says unknown ids answer, endpoint by endpoint.
+    @Test func writesToUnknownIdsAnswerAsMLCommonsDoes() async throws {
+        try await withServer { client, _, mirror in
+            _ = try await Self.registerModels(client, mirror, count: 1)  // every index exists
+            _ = try await client.expect(200, "POST", "/_plugins/_ml/connectors/_create", [
+                "name": "c", "version": 1, "protocol": "http", "parameters": ["endpoint": "api.openai.com"], "credential": ["k": "v"],
+                "actions": [["action_type": "predict", "method": "POST", "url": "https://api.openai.com/v1/x", "request_body": "{}"]],
+            ])
+            let errors: [(String, String, JSON?, String)] = [
+                ("DELETE", "models/nope", nil, "Failed to find model"),
+                ("PUT", "models/nope", ["description": "x"], "Failed to find model to update with the provided model id: nope"),
+                ("PUT", "connectors/nope", ["description": "x"], "Failed to find connector with the provided connector id: nope"),
+                ("PUT", "model_groups/nope", ["description": "x"], "Failed to find model group with the provided model group id: nope"),
+                ("DELETE", "tasks/nope", nil, "Failed to find task"),
+            ]
+            for (method, path, body, reason) in errors {
+                let url = "/_plugins/_ml/\(path)"
+                let reply = if let body { try await client.send(method, url, json: body) } else { try await client.send(method, url) }
+                #expect(reply.status == 404, "\(method) \(path)")
+                #expect(try reply.json["error"]?["type"] == "status_exception", "\(method) \(path)")
+                #expect(try reply.json["error"]?["reason"] == .string(reason), "\(method) \(path)")
+            }
+            for path in ["connectors/nope", "model_groups/nope"] {
+                let reply = try await client.send("DELETE", "/_plugins/_ml/\(path)")
+                #expect(reply.status == 404, "\(path)")
+                #expect(try reply.json["result"] == "not_found", "\(path)")
+            }
+        }
+    }
+
     @Test func concurrentRegistrationsIntoOneGroupTakeDistinctVersions() async throws {
         try await withServer { client, _, mirror in
             try await client.setPersistent(["plugins.ml_commons.allow_registering_model_via_url": true])

@@ -108,6 +108,24 @@ import Testing
         }
     }
 
+    /// The predict of OpenSearch's guardrails page: the prompt the request sends names the question.
+    @Test func aRequestPromptNamingTheQuestionIsFilledOnce() async throws {
+        try await withRemoteServer { client, _, provider in
+            let modelID = try await client.registerRemote(["name": "chat", "function_name": "remote", "connector": Connectors.chat(provider)],
+                                                          query: "?deploy=true")
+            let question = "what does ${parameters.model} cost? ${credential.openAI_key}"
+            let reply = try await client.expect(200, "POST", "\(Self.ml)/models/\(modelID)/_predict", ["parameters": [
+                "prompt": "\n\nHuman:${parameters.question}\n\nAssistant:", "question": .string(question),
+            ]])
+            let sent = try JSON.parse(provider.requests.last?.body ?? "")
+            // The question goes in as typed: its own placeholders are text, and no credential comes out.
+            #expect(sent["messages"]?[0]?["content"] == .string("\n\nHuman:\(question)\n\nAssistant:"))
+            #expect(!(provider.requests.last?.body ?? "").contains(Connectors.openAISecret))
+            #expect(reply["inference_results"]?[0]?["output"]?[0]?["dataAsMap"]?["choices"]?[0]?["message"]?["content"]
+                    == .string("echo: \n\nHuman:\(question)\n\nAssistant:"))
+        }
+    }
+
     @Test func cohereWithAnInlineConnectorAutoDeploysOnPredict() async throws {
         try await withRemoteServer { client, server, provider in
             let secret = "cohere-SECRET-41b2"

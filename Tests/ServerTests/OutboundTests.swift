@@ -75,8 +75,9 @@ import Testing
         try await withServer { client, _, mirror in
             try await Self.allowURLs(client, privateAddresses: true)
             try await client.setPersistent([
-                "plugins.ml_commons.model_download.total_timeout_seconds": 3,
-                "plugins.ml_commons.model_download.idle_timeout_seconds": 1,
+                // Long enough for the second request below to reach the server while the first holds the slot.
+                "plugins.ml_commons.model_download.total_timeout_seconds": 10,
+                "plugins.ml_commons.model_download.idle_timeout_seconds": 3,
                 "plugins.ml_commons.max_register_model_tasks_per_node": 1,
             ])
             let trickle = CustomModelTests.urlBody("http://127.0.0.1:\(tarpit.port)/trickle/m.zip", hash: "ab")
@@ -86,11 +87,11 @@ import Testing
             let busy = try await client.send("POST", "\(Self.ml)/models/_register", json: trickle)
             #expect(busy.status == 500 && busy.text.contains("exceed max running task limit"))
             let task = try await client.waitForTask(try #require(reply["task_id"]?.stringValue))
-            #expect(start.duration(to: .now) < .seconds(10))
-            #expect(task["error"]?.stringValue?.contains("did not finish within 3 seconds") == true, "\(task.serialized)")
+            #expect(start.duration(to: .now) < .seconds(40))
+            #expect(task["error"]?.stringValue?.contains("did not finish within 10 seconds") == true, "\(task.serialized)")
             // … and free again once the total timeout ended it; the tarpit's connection was closed.
             let stalled = try await client.registerAndWait(CustomModelTests.urlBody("http://127.0.0.1:\(tarpit.port)/stall/m.zip", hash: "ab"))
-            #expect(stalled["error"]?.stringValue?.contains("no data received for 1 seconds") == true, "\(stalled.serialized)")
+            #expect(stalled["error"]?.stringValue?.contains("no data received for 3 seconds") == true, "\(stalled.serialized)")
             for _ in 0..<50 where tarpit.openConnections > 0 { try await Task.sleep(for: .milliseconds(100)) }
             #expect(tarpit.openConnections == 0)
             // The slot serves a healthy download again; the deadlines go back to generous ones so a

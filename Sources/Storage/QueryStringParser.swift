@@ -143,13 +143,7 @@ enum QueryStringParser {
 
         mutating func parseClause(depth: Int, fieldOverride: String?) throws(SearchRequestError) -> Query {
             guard !atEnd else { throw failure("a clause is missing at the end") }
-            if scalars[position] == "(" {
-                position += 1
-                let group = try parseClauses(depth: depth + 1, fieldOverride: fieldOverride)
-                guard !atEnd, scalars[position] == ")" else { throw failure("missing closing [)]") }
-                position += 1
-                return group
-            }
+            if scalars[position] == "(" { return try group(depth: depth, field: fieldOverride) }
             if scalars[position] == "\"" { return try phrase(fields: fieldOverride.map { [$0] } ?? fields) }
             let word = try term()
             skipSpace()
@@ -158,18 +152,21 @@ enum QueryStringParser {
                 skipSpace()
                 guard !atEnd else { throw failure("field [\(word)] has no value") }
                 if word == "_exists_" { return .exists(field: try term()) }
-                if scalars[position] == "(" {
-                    position += 1
-                    let group = try parseClauses(depth: depth + 1, fieldOverride: word)
-                    guard !atEnd, scalars[position] == ")" else { throw failure("missing closing [)]") }
-                    position += 1
-                    return group
-                }
+                if scalars[position] == "(" { return try group(depth: depth, field: word) }
                 if scalars[position] == "\"" { return try phrase(fields: [word]) }
                 let value = try term()
                 return Self.anyField([word]) { .match(field: $0, text: value, requireAll: requireAll) }
             }
             return Self.anyField(fieldOverride.map { [$0] } ?? fields) { .match(field: $0, text: word, requireAll: requireAll) }
+        }
+
+        /// `( … )`, its clauses on `field` when one was given before it.
+        mutating func group(depth: Int, field: String?) throws(SearchRequestError) -> Query {
+            position += 1
+            let group = try parseClauses(depth: depth + 1, fieldOverride: field)
+            guard !atEnd, scalars[position] == ")" else { throw failure("missing closing [)]") }
+            position += 1
+            return group
         }
 
         /// One query per field, any of which may match.

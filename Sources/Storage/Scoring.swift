@@ -26,13 +26,19 @@ final class Corpus {
         var averageLength: Double { documentCount == 0 ? 1 : max(Double(totalLength) / Double(documentCount), 1) }
     }
 
+    /// Analysed once per request: the field statistics and every scored document read them.
+    private var analysed: [String: [String: [String]]] = [:]
+
     /// The field's terms in one document: tokens for text, exact values for keywords.
     func terms(of field: String, in document: StoredDocument) -> [String] {
-        let analysed = mapping.type(of: field) == .text
-        return Query.values(of: field, in: document).flatMap { value -> [String] in
-            guard let text = value.scalarText else { return [] }
-            return analysed && value.stringValue != nil ? StandardAnalyzer.tokens(text) : [text]
+        if let known = analysed[field]?[document.id] { return known }
+        let text = mapping.type(of: field) == .text
+        let terms = Query.values(of: field, in: document).flatMap { value -> [String] in
+            guard let scalar = value.scalarText else { return [] }
+            return text && value.stringValue != nil ? StandardAnalyzer.tokens(scalar) : [scalar]
         }
+        analysed[field, default: [:]][document.id] = terms
+        return terms
     }
 
     func statistics(of field: String) -> FieldStatistics {

@@ -127,6 +127,11 @@ public enum StandardAnalyzer {
     private static func lowercased(_ scalars: ArraySlice<Unicode.Scalar>) -> String {
         var result = String.UnicodeScalarView()
         for scalar in scalars {
+            if scalar.isASCII {
+                let value = scalar.value
+                result.append((0x41...0x5A).contains(value) ? Unicode.Scalar(UInt8(value + 0x20)) : scalar)
+                continue
+            }
             if scalar.value == 0x130 {  // İ: the full mapping adds a combining dot; the simple one is `i`
                 result.append("i")
                 continue

@@ -116,6 +116,7 @@ extension Query {
         let (field, spec) = try singleField(body, kind)
         if let options = spec.objectValue {
             guard let text = options["query"]?.scalarText else { throw SearchRequestError(reason: "[\(kind)] query on [\(field)] requires a [query]") }
+            try checkMatchOptions(options, kind: kind)
             if kind == "match_phrase" { return .matchPhrase(field: field, text: text) }
             let requireAll: Bool
             switch options["operator"]?.stringValue?.lowercased() {
@@ -127,6 +128,24 @@ extension Query {
         }
         guard let text = spec.scalarText else { throw SearchRequestError(reason: "[\(kind)] unknown token on [\(field)]") }
         return kind == "match_phrase" ? .matchPhrase(field: field, text: text) : .match(field: field, text: text, requireAll: false)
+    }
+
+    /// Options that change what matches are refused unless implemented, so no search silently
+    /// answers something else than OpenSearch would.
+    private static func checkMatchOptions(_ options: JSONObject, kind: String) throws(SearchRequestError) {
+        for (key, value) in options {
+            switch key {
+            case "query", "operator", "boost", "_name", "lenient", "auto_generate_synonyms_phrase_query": continue
+            case "analyzer" where ["standard", "default"].contains(value.stringValue ?? ""): continue
+            case "zero_terms_query" where value.stringValue?.lowercased() == "none": continue
+            case "slop" where kind == "match_phrase" && value.intValue == 0: continue
+            case "analyzer", "zero_terms_query", "slop", "fuzziness", "minimum_should_match", "prefix_length", "max_expansions",
+                 "fuzzy_transpositions", "fuzzy_rewrite", "cutoff_frequency":
+                throw SearchRequestError(reason: "[\(kind)] option [\(key)] with value [\(value.scalarText ?? value.serialized)] is not supported by this server")
+            default:
+                throw SearchRequestError(reason: "[\(kind)] query does not support [\(key)]")
+            }
+        }
     }
 
     private static func parsePrefix(_ body: JSON) throws(SearchRequestError) -> Query {

@@ -31,6 +31,8 @@ import Testing
         // Both match; the shorter name ranks first (BM25 length normalisation).
         #expect(try ids(["query": ["match": ["name": "MiniLM distilbert"]]]) == ["b", "a"])
         #expect(try ids(["query": ["match": ["name": ["query": "MiniLM distilbert", "operator": "and"]]]]) == [])
+        #expect(try ids(["query": ["match": ["name": ["query": "minilm", "analyzer": "standard", "zero_terms_query": "none", "boost": 2]]]]) == ["a"])
+        #expect(try ids(["query": ["match_phrase": ["name": ["query": "all minilm", "slop": 0]]]]) == ["a"])
         #expect(try ids(["query": ["terms": ["state": ["DEPLOYED", "nothing"]]]]) == ["a"])
         #expect(try ids(["query": ["ids": ["values": ["c", "a"]]]]) == ["a", "c"])
         #expect(try ids(["query": ["exists": ["field": "chunk_number"]]]) == ["c"])
@@ -86,6 +88,11 @@ import Testing
         ["query": ["query_string": ["query": "a", "fuzziness": 2]]],
         ["query": ["query_string": ["default_field": "name"]]],
         ["query": ["match": ["name": ["query": "x", "operator": "xor"]]]],
+        ["query": ["match": ["name": ["query": "x", "fuzziness": "AUTO"]]]],
+        ["query": ["match": ["name": ["query": "x y", "minimum_should_match": 2]]]],
+        ["query": ["match": ["name": ["query": "x", "analyzer": "english"]]]],
+        ["query": ["match_phrase": ["name": ["query": "x y", "slop": 2]]]],
+        ["query": ["match": ["name": ["query": "x", "colour": "red"]]]],
     ])
     func unsupportedQueryStringsAreRefusedByName(body: JSON) {
         #expect(throws: SearchRequestError.self) { try SearchRequest.parse(body) }

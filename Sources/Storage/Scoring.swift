@@ -95,6 +95,8 @@ extension Query {
             let wanted = Self.queryTerms(text, field: field, corpus.mapping)
             return corpus.bm25(field: field, wanted: wanted, in: document)
         case .bool(let bool):
+            // An empty bool is OpenSearch's match_all; filters and must_not alone score 0.
+            if bool.must.isEmpty, bool.should.isEmpty, bool.filter.isEmpty, bool.mustNot.isEmpty { return 1 }
             let scored = bool.must + bool.should.filter { $0.matches(document, mapping: corpus.mapping) }
             return scored.reduce(0) { $0 + $1.score(document, in: corpus) }
         }

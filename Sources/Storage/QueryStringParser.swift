@@ -98,6 +98,7 @@ enum QueryStringParser {
                     prohibited = scalars[position] == "-"
                     required = !prohibited
                     position += 1
+                    skipSpace()
                 }
                 let query = try parseClause(depth: depth, fieldOverride: fieldOverride)
                 clauseCount += 1

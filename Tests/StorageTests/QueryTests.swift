@@ -184,6 +184,7 @@ import Testing
         #expect(try hits("master architecture") == ["p", "q"])
         #expect(try hits("master -architecture") == ["q"])
         #expect(try hits("master NOT architecture") == ["q"])
+        #expect(try hits("master - architecture") == ["q"])  // as in Lucene, the operator may stand apart
         #expect(try hits("+master +architecture") == ["p"])
         #expect(try hits("NOT master") == ["r", "s"])
         #expect(try hits("(blacklist OR harmful) AND NOT words") == ["r"])

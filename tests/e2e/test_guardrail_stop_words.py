@@ -1,40 +1,31 @@
 """OpenSearch's guardrails page (stop words and regex), step by step with opensearch-py, against a
 fake completion provider: clean prompts are answered, stop words and phrases are refused."""
 
-import http.server
 import json
-import threading
 
 import pytest
 from opensearchpy.exceptions import RequestError
 
+from conftest import serving
 from test_opensearch_py import client_for
+from test_remote_models import FakeOpenAI
 
 
-class FakeCompletions(http.server.BaseHTTPRequestHandler):
+class FakeCompletions(FakeOpenAI):
+    """A completion endpoint (`{"prompt": ...}` → `{"completion": ...}`), answering with FakeOpenAI's reply."""
     prompts = []
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         FakeCompletions.prompts.append(body["prompt"])
-        payload = json.dumps({"completion": " Thank you for the test."}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        pass
+        self.reply(200, {"completion": " Thank you for the test."})
 
 
 @pytest.fixture
 def completions():
     FakeCompletions.prompts = []
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeCompletions)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serving(FakeCompletions) as url:
+        yield url
 
 
 def test_guardrails_page_stop_words(server, completions):

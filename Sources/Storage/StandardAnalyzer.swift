@@ -5,8 +5,8 @@
 ///
 /// Word-break classes come from Swift's Unicode scalar properties (the Unicode version of the
 /// standard library) plus code-point ranges for what Swift does not expose (scripts, Word_Break
-/// punctuation). Lucene's tables are generated from an older Unicode version; scalars assigned or
-/// reclassified since may tokenize differently.
+/// punctuation). Lucene's scanner is generated for Unicode 12.1 (`StandardTokenizerImpl.jflex`);
+/// scalars assigned or reclassified since may tokenize differently.
 public enum StandardAnalyzer {
     /// Lucene's default `max_token_length`, counted in UTF-16 code units; longer tokens are split.
     public static let maxTokenLength = 255

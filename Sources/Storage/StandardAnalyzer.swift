@@ -46,6 +46,8 @@ public enum StandardAnalyzer {
             var end = skipExtend(start + 1, classes)
             if end < classes.count, classes[end] == .regionalIndicator { end = skipExtend(end + 1, classes) }
             return end
+        case .extend where scalars[start].properties.isEmojiModifier:
+            return emojiEnd(from: start, classes)  // a skin tone alone is an emoji token too
         default:
             // A keycap (`#⃣`, `*️⃣`) is an emoji token; digits take the Numeric path with their extenders.
             if scalars[start] == "#" || scalars[start] == "*" {

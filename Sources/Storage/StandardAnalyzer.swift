@@ -42,10 +42,9 @@ public enum StandardAnalyzer {
             return end
         case .pictographic:
             return emojiEnd(from: start, classes)
-        case .regionalIndicator:
-            var end = skipExtend(start + 1, classes)
-            if end < classes.count, classes[end] == .regionalIndicator { end = skipExtend(end + 1, classes) }
-            return end
+        case .regionalIndicator:  // flags are pairs; a lone indicator is no token
+            let next = skipExtend(start + 1, classes)
+            return next < classes.count && classes[next] == .regionalIndicator ? skipExtend(next + 1, classes) : start
         case .extend where scalars[start].properties.isEmojiModifier:
             return emojiEnd(from: start, classes)  // a skin tone alone is an emoji token too
         default:

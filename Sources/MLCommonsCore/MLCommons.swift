@@ -53,7 +53,8 @@ public final class MLCommons: Sendable {
         let store: SQLiteDocumentStore
         do {
             store = try await SQLiteDocumentStore.open(
-                path: dataDir.appendingPathComponent("mlcommons.sqlite").path, uniqueFields: Indices.uniqueFields, logger: logger)
+                path: dataDir.appendingPathComponent("mlcommons.sqlite").path, uniqueFields: Indices.uniqueFields,
+                mappings: Indices.mappings, logger: logger)
         } catch {
             lock.release()
             throw error

@@ -52,12 +52,40 @@ extension MLCommonsRoutes {
         table.add(["POST", "PUT"], "/{index}/_bulk") { request in
             .ok(try await documents.bulk(defaultIndex: request.parameter("index"), body: request.body))
         }
+        addIndices(&table)
         table.add(["GET", "POST"], "/{index}/_search") { request in
             let index = request.parameter("index")
             let started = Date()
             let search = try SearchRequest.parse(try request.json() ?? .object([:]))
             let hits = try await documents.search(index, search)
             return .ok(SearchReplies.render(hits, index: index, request: search, tookMillis: Int(Date().timeIntervalSince(started) * 1000)))
+        }
+    }
+}
+
+extension MLCommonsRoutes {
+    /// `PUT|GET|HEAD|DELETE /<index>`. A path of one `_`-segment the router does not know stays
+    /// "no handler found", as before these routes existed.
+    func addIndices(_ table: inout RouteTable) {
+        let documents = commons.documents
+        @Sendable func unknown(_ request: APIRequest) -> APIReply? {
+            request.parameter("index").hasPrefix("_") ? ErrorReplies.noHandler(method: request.method, uri: request.path) : nil
+        }
+        table.add("PUT", "/{index}") { request in
+            if let reply = unknown(request) { return reply }
+            return .ok(try await documents.createIndex(request.parameter("index"), body: try request.json()))
+        }
+        table.add("GET", "/{index}") { request in
+            if let reply = unknown(request) { return reply }
+            return .ok(try await documents.getIndex(request.parameter("index")))
+        }
+        table.add("HEAD", "/{index}") { request in
+            if let reply = unknown(request) { return reply }
+            return APIReply(status: try await documents.indexExists(request.parameter("index")) ? 200 : 404, body: nil)
+        }
+        table.add("DELETE", "/{index}") { request in
+            if let reply = unknown(request) { return reply }
+            return .ok(try await documents.deleteIndex(request.parameter("index")))
         }
     }
 }

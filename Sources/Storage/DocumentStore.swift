@@ -74,6 +74,17 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// An index's mapping and settings as `PUT /<index>` gave them (settings flattened, without `index.`).
+public struct IndexDefinition: Sendable, Equatable {
+    public var mapping: IndexMapping
+    public var settings: JSONObject
+
+    public init(mapping: IndexMapping = IndexMapping(), settings: JSONObject = [:]) {
+        self.mapping = mapping
+        self.settings = settings
+    }
+}
+
 /// The result of a search: matching documents after sort and paging, and the total before paging.
 public struct SearchHits: Sendable {
     public var total: Int
@@ -91,6 +102,15 @@ public struct SearchHit: Sendable {
 /// uniqueness and conditional writes are enforced by the store, never by callers' memory.
 public protocol DocumentStore: Sendable {
     func indexExists(_ index: String) async throws -> Bool
+
+    /// Creates an empty index with its mapping and settings (`PUT /<index>`); false when it exists.
+    func createIndex(_ index: String, definition: IndexDefinition) async throws -> Bool
+
+    /// Deletes an index with all its documents; false when there was none.
+    func deleteIndex(_ index: String) async throws -> Bool
+
+    /// What `createIndex` stored, or nil (an index made by its first document, or none).
+    func indexDefinition(_ index: String) async throws -> IndexDefinition?
 
     func get(index: String, id: String) async throws -> StoredDocument?
 
@@ -152,6 +172,7 @@ extension DocumentStore {
     public func all(index: String, query: Query = .matchAll) async throws -> [StoredDocument] {
         var request = SearchRequest(query: query)
         request.size = Int.max / 2
+        request.ranked = false
         return try await search(index: index, request: request).hits.map(\.document)
     }
 }

@@ -6,7 +6,13 @@ public indirect enum Query: Sendable, Equatable {
     case matchNone
     case term(field: String, value: JSON, caseInsensitive: Bool)
     case terms(field: String, values: [JSON])
+    /// Full-text match: on a text field the query text and the field are analysed alike (`StandardAnalyzer`)
+    /// and any (or, with `requireAll`, every) query token must occur; on keyword fields the value must be equal.
     case match(field: String, text: String, requireAll: Bool)
+    /// The query's tokens must occur consecutively in one value of the field.
+    case matchPhrase(field: String, text: String)
+    /// Matches as its filter does, every hit scoring 1.
+    case constantScore(Query)
     case ids([String])
     case exists(field: String)
     case prefix(field: String, value: String, caseInsensitive: Bool)
@@ -73,13 +79,14 @@ extension Query {
         case "bool": return try parseBool(body)
         case "constant_score":
             guard let filter = body["filter"] else { throw SearchRequestError(reason: "[constant_score] requires a 'filter' element") }
-            return try parse(filter)
+            return .constantScore(try parse(filter))
+        case "query_string": return try QueryStringParser.parse(body)
         case "nested":
             // Documents are evaluated on full dotted paths, so a nested query is its inner query.
             guard let inner = body["query"] else { throw SearchRequestError(reason: "[nested] requires 'query' field") }
             return try parse(inner)
         default:
-            throw SearchRequestError(reason: "[\(kind)] query is not supported by this server; supported: match_all, match_none, match, match_phrase, term, terms, ids, exists, prefix, range, bool, constant_score, nested")
+            throw SearchRequestError(reason: "[\(kind)] query is not supported by this server; supported: match_all, match_none, match, match_phrase, query_string, term, terms, ids, exists, prefix, range, bool, constant_score, nested")
         }
     }
 
@@ -109,11 +116,36 @@ extension Query {
         let (field, spec) = try singleField(body, kind)
         if let options = spec.objectValue {
             guard let text = options["query"]?.scalarText else { throw SearchRequestError(reason: "[\(kind)] query on [\(field)] requires a [query]") }
-            let requireAll = kind == "match_phrase" || options["operator"]?.stringValue?.lowercased() == "and"
+            try checkMatchOptions(options, kind: kind)
+            if kind == "match_phrase" { return .matchPhrase(field: field, text: text) }
+            let requireAll: Bool
+            switch options["operator"]?.stringValue?.lowercased() {
+            case nil, "or": requireAll = false
+            case "and": requireAll = true
+            case let other?: throw SearchRequestError(reason: "[\(kind)] unknown operator [\(other)] on [\(field)]; use and or or")
+            }
             return .match(field: field, text: text, requireAll: requireAll)
         }
         guard let text = spec.scalarText else { throw SearchRequestError(reason: "[\(kind)] unknown token on [\(field)]") }
-        return .match(field: field, text: text, requireAll: kind == "match_phrase")
+        return kind == "match_phrase" ? .matchPhrase(field: field, text: text) : .match(field: field, text: text, requireAll: false)
+    }
+
+    /// Options that change what matches are refused unless implemented, so no search silently
+    /// answers something else than OpenSearch would.
+    private static func checkMatchOptions(_ options: JSONObject, kind: String) throws(SearchRequestError) {
+        for (key, value) in options {
+            switch key {
+            case "query", "operator", "boost", "_name", "lenient", "auto_generate_synonyms_phrase_query": continue
+            case "analyzer" where ["standard", "default"].contains(value.stringValue ?? ""): continue
+            case "zero_terms_query" where value.stringValue?.lowercased() == "none": continue
+            case "slop" where kind == "match_phrase" && value.intValue == 0: continue
+            case "analyzer", "zero_terms_query", "slop", "fuzziness", "minimum_should_match", "prefix_length", "max_expansions",
+                 "fuzzy_transpositions", "fuzzy_rewrite", "cutoff_frequency":
+                throw SearchRequestError(reason: "[\(kind)] option [\(key)] with value [\(value.scalarText ?? value.serialized)] is not supported by this server")
+            default:
+                throw SearchRequestError(reason: "[\(kind)] query does not support [\(key)]")
+            }
+        }
     }
 
     private static func parsePrefix(_ body: JSON) throws(SearchRequestError) -> Query {

@@ -8,6 +8,7 @@ public final class SQLiteDocumentStore: DocumentStore {
     private let connection: SQLiteConnection
     private let lock = AsyncLock()
     private let uniqueFields: [String: [String]]
+    private let builtInMappings: [String: IndexMapping]
     private let path: String
     private let writes = WriteCounter()
     private let fault = WriteFaultHook.fromEnvironment()
@@ -15,14 +16,17 @@ public final class SQLiteDocumentStore: DocumentStore {
     /// Opens (creating if needed) the database at `path` and checks it (`PRAGMA quick_check`): a damaged
     /// file throws `StoreError.damaged`, saying how to recover, instead of serving from it.
     /// - Parameter uniqueFields: per index, source fields whose exact values may appear only once.
-    public static func open(path: String, uniqueFields: [String: [String]] = [:], logger: Logger) async throws -> SQLiteDocumentStore {
+    /// - Parameter mappings: field types of the server's own indices (other indices have theirs from
+    ///   `createIndex`, or OpenSearch's dynamic mapping).
+    public static func open(path: String, uniqueFields: [String: [String]] = [:], mappings: [String: IndexMapping] = [:],
+                            logger: Logger) async throws -> SQLiteDocumentStore {
         let connection: SQLiteConnection
         do {
             connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
         } catch let error as SQLiteError {
             throw StoreError.damaged(path: path, detail: "it cannot be opened: \(error.message)")
         }
-        let store = SQLiteDocumentStore(connection: connection, uniqueFields: uniqueFields, path: path)
+        let store = SQLiteDocumentStore(connection: connection, uniqueFields: uniqueFields, mappings: mappings, path: path)
         do {
             try await store.checkIntegrity()
             try await store.migrate()
@@ -39,9 +43,10 @@ public final class SQLiteDocumentStore: DocumentStore {
         return store
     }
 
-    private init(connection: SQLiteConnection, uniqueFields: [String: [String]], path: String) {
+    private init(connection: SQLiteConnection, uniqueFields: [String: [String]], mappings: [String: IndexMapping], path: String) {
         self.connection = connection
         self.uniqueFields = uniqueFields
+        self.builtInMappings = mappings
         self.path = path
     }
 
@@ -76,6 +81,10 @@ public final class SQLiteDocumentStore: DocumentStore {
                 PRIMARY KEY (index_name, field, value))
             """,
             "CREATE INDEX IF NOT EXISTS unique_values_by_doc ON unique_values (index_name, id)",
+            """
+            CREATE TABLE IF NOT EXISTS index_definitions (
+                name TEXT PRIMARY KEY, mappings TEXT NOT NULL, settings TEXT NOT NULL)
+            """,
         ] {
             _ = try await connection.query(statement)
         }
@@ -132,6 +141,47 @@ public final class SQLiteDocumentStore: DocumentStore {
         }
     }
 
+    public func createIndex(_ index: String, definition: IndexDefinition) async throws -> Bool {
+        try await transaction { db in
+            guard try await db.query("SELECT 1 FROM indices WHERE name = ?", [.text(index)]).isEmpty else { return false }
+            // seq_no -1: the first document gets 0, as in an index its first document created.
+            _ = try await db.query("INSERT INTO indices (name, seq_no, created_time) VALUES (?, -1, strftime('%s','now') * 1000)", [.text(index)])
+            _ = try await db.query("INSERT INTO index_definitions (name, mappings, settings) VALUES (?, ?, ?)",
+                                   [.text(index), .text(JSON.object(definition.mapping.json).serialized), .text(JSON.object(definition.settings).serialized)])
+            return true
+        }
+    }
+
+    public func deleteIndex(_ index: String) async throws -> Bool {
+        try await transaction { db in
+            let existed = try await !db.query("SELECT 1 FROM indices WHERE name = ?", [.text(index)]).isEmpty
+            for table in ["documents", "unique_values"] {
+                _ = try await db.query("DELETE FROM \(table) WHERE index_name = ?", [.text(index)])
+            }
+            for table in ["indices", "index_definitions"] {
+                _ = try await db.query("DELETE FROM \(table) WHERE name = ?", [.text(index)])
+            }
+            return existed
+        }
+    }
+
+    public func indexDefinition(_ index: String) async throws -> IndexDefinition? {
+        try await read { db in try await Self.definition(db, index: index) }
+    }
+
+    private static func definition(_ db: SQLiteConnection, index: String) async throws -> IndexDefinition? {
+        guard let row = try await db.query("SELECT mappings, settings FROM index_definitions WHERE name = ?", [.text(index)]).first,
+              let mappings = row.column("mappings")?.string, let settings = row.column("settings")?.string,
+              case .object(let settingsObject) = try JSON.parse(settings) else { return nil }
+        return IndexDefinition(mapping: try IndexMapping(json: try JSON.parse(mappings)), settings: settingsObject)
+    }
+
+    /// The field types searches of `index` use.
+    private func mapping(_ db: SQLiteConnection, index: String) async throws -> IndexMapping {
+        if let builtIn = builtInMappings[index] { return builtIn }
+        return try await Self.definition(db, index: index)?.mapping ?? .dynamic
+    }
+
     public func get(index: String, id: String) async throws -> StoredDocument? {
         try await read { db in
             let rows = try await db.query(
@@ -174,24 +224,28 @@ public final class SQLiteDocumentStore: DocumentStore {
             var outcomes: [WriteOutcome] = []
             outcomes.reserveCapacity(batch.count)
             for write in batch {
-                outcomes.append(try await Self.apply(write, db, uniqueFields: uniqueFields))
+                var mapping = IndexMapping.dynamic
+                if case .deleteByQuery(let index, _) = write { mapping = try await self.mapping(db, index: index) }
+                outcomes.append(try await Self.apply(write, db, uniqueFields: uniqueFields, mapping: mapping))
             }
             return outcomes
         }
     }
 
     public func search(index: String, request: SearchRequest) async throws -> SearchHits {
-        let documents = try await loadAll(index: index)
-        return request.run(over: documents)
+        let (documents, mapping) = try await loadAll(index: index)
+        return request.run(over: documents, mapping: mapping)
     }
 
     public func count(index: String, query: Query) async throws -> Int {
-        try await loadAll(index: index).filter { query.matches($0) }.count
+        let (documents, mapping) = try await loadAll(index: index)
+        return documents.filter { query.matches($0, mapping: mapping) }.count
     }
 
     // MARK: - Writes inside a transaction
 
-    private static func apply(_ write: StoreWrite, _ db: SQLiteConnection, uniqueFields: [String: [String]]) async throws -> WriteOutcome {
+    private static func apply(_ write: StoreWrite, _ db: SQLiteConnection, uniqueFields: [String: [String]],
+                              mapping: IndexMapping) async throws -> WriteOutcome {
         switch write {
         case .put(let index, let id, let source, let attachment, let condition):
             let existing = try await db.query(
@@ -223,7 +277,7 @@ public final class SQLiteDocumentStore: DocumentStore {
         case .deleteByQuery(let index, let query):
             let rows = try await db.query(
                 "SELECT id, version, seq_no, primary_term, source FROM documents WHERE index_name = ?", [.text(index)])
-            let doomed = try rows.map { try Self.document(index: index, row: $0) }.filter { query.matches($0) }
+            let doomed = try rows.map { try Self.document(index: index, row: $0) }.filter { query.matches($0, mapping: mapping) }
             for document in doomed { try await Self.remove(db, index: index, id: document.id) }
             return .deletedCount(doomed.count)
         case .check(let index, let id, let condition):
@@ -241,11 +295,11 @@ public final class SQLiteDocumentStore: DocumentStore {
 
     // MARK: - Helpers
 
-    private func loadAll(index: String) async throws -> [StoredDocument] {
+    private func loadAll(index: String) async throws -> ([StoredDocument], IndexMapping) {
         try await read { db in
             let rows = try await db.query(
                 "SELECT id, version, seq_no, primary_term, source FROM documents WHERE index_name = ? ORDER BY seq_no", [.text(index)])
-            return try rows.map { try Self.document(index: index, row: $0) }
+            return (try rows.map { try Self.document(index: index, row: $0) }, try await self.mapping(db, index: index))
         }
     }
 

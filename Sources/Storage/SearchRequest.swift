@@ -47,20 +47,41 @@ public struct SearchRequest: Sendable {
         return request
     }
 
-    /// Applies the query, sort and paging to documents held in memory.
-    public func run(over documents: [StoredDocument]) -> SearchHits {
-        var matched = documents.filter { query.matches($0) }
-        let total = matched.count
+    /// Whether hits without a sort are ranked by relevance (user searches); bookkeeping reads keep
+    /// the store's order and skip scoring.
+    public var ranked = true
+
+    /// Applies the query, sort and paging to documents held in memory (in index order).
+    public func run(over documents: [StoredDocument], mapping: IndexMapping = .dynamic) -> SearchHits {
+        let matched = documents.filter { query.matches($0, mapping: mapping) }
+        let scored = ranked && (sort.isEmpty || sort.contains { $0.field == "_score" } || trackScores)
+        var scores: [String: Double] = [:]
+        var ordered = matched
+        if scored {
+            let corpus = Corpus(documents: documents, mapping: mapping)
+            var exactness: [String: Int] = [:]
+            for document in matched {
+                scores[document.id] = query.score(document, in: corpus)
+                exactness[document.id] = query.exactness(document)
+            }
+            if sort.isEmpty {
+                // Stable: equal scores and exactness keep index order.
+                ordered = matched.enumerated().sorted { lhs, rhs in
+                    let a = (scores[lhs.element.id] ?? 0, exactness[lhs.element.id] ?? 0)
+                    let b = (scores[rhs.element.id] ?? 0, exactness[rhs.element.id] ?? 0)
+                    return a != b ? a > b : lhs.offset < rhs.offset
+                }.map(\.element)
+            }
+        }
         if !sort.isEmpty {
-            matched.sort { lhs, rhs in SortField.areInIncreasingOrder(lhs, rhs, by: sort) }
+            ordered.sort { lhs, rhs in SortField.areInIncreasingOrder(lhs, rhs, by: sort, scores: scores) }
         }
-        let page = matched.dropFirst(from).prefix(size)
-        let scored = sort.isEmpty || sort.contains { $0.field == "_score" } || trackScores
+        let page = ordered.dropFirst(from).prefix(size)
         let hits = page.map { document in
-            SearchHit(document: document, score: scored ? 1.0 : nil,
-                      sortValues: sort.isEmpty ? nil : sort.map { $0.key(of: document) ?? .null })
+            SearchHit(document: document, score: scored ? scores[document.id] ?? 0 : nil,
+                      sortValues: sort.isEmpty ? nil : sort.map { $0.key(of: document, scores: scores) ?? .null })
         }
-        return SearchHits(total: total, hits: Array(hits))
+        return SearchHits(total: matched.count, hits: Array(hits))
     }
 }
 
@@ -100,16 +121,16 @@ public struct SortField: Sendable, Equatable {
         return fields
     }
 
-    func key(of document: StoredDocument) -> JSON? {
-        if field == "_score" { return .double(1.0) }
+    func key(of document: StoredDocument, scores: [String: Double]) -> JSON? {
+        if field == "_score" { return .double(scores[document.id] ?? 1.0) }
         let values = Query.values(of: field, in: document)
         // For arrays OpenSearch sorts by the smallest value ascending and the largest descending.
         return values.sorted { (ValueOrdering.compare($0, $1) ?? 0) < 0 }.first.map { descending ? values.max { (ValueOrdering.compare($0, $1) ?? 0) < 0 }! : $0 }
     }
 
-    static func areInIncreasingOrder(_ lhs: StoredDocument, _ rhs: StoredDocument, by fields: [SortField]) -> Bool {
+    static func areInIncreasingOrder(_ lhs: StoredDocument, _ rhs: StoredDocument, by fields: [SortField], scores: [String: Double]) -> Bool {
         for field in fields {
-            let a = field.key(of: lhs), b = field.key(of: rhs)
+            let a = field.key(of: lhs, scores: scores), b = field.key(of: rhs, scores: scores)
             switch (a, b) {
             case (nil, nil): continue
             case (nil, _): return false  // missing values sort last in both directions

@@ -95,6 +95,56 @@ import Testing
         }
     }
 
+    /// OpenSearch's guardrails page, step by step: `PUT /words0` with a percolator mapping, stop words
+    /// as `query_string` percolator queries, a model with `local_regex` guardrails; clean input reaches
+    /// the provider, stop words and phrases are caught before it.
+    @Test func guardrailsPageStopWordSetup() async throws {
+        try await withRemoteServer { client, _, provider in
+            let mappings: JSON = ["mappings": ["properties": ["title": ["type": "text"], "query": ["type": "percolator"]]]]
+            let created = try await client.expect(200, "PUT", "/words0", mappings)
+            #expect(created == ["acknowledged": true, "shards_acknowledged": true, "index": "words0"])
+            let again = try await client.expect(400, "PUT", "/words0", mappings)
+            #expect(again["error"]?["type"] == "resource_already_exists_exception")
+            try await client.expect(201, "PUT", "/words0/_doc/1?refresh", ["query": ["query_string": ["query": "title: blacklist"]]])
+            try await client.expect(201, "PUT", "/words0/_doc/2?refresh", ["query": ["query_string": ["query": "title: \"Master slave architecture\""]]])
+            try await client.expect(201, "PUT", "/words0/_doc/3?refresh", ["title": "harmful words", "query": ["match": ["title": "bad words"]]])
+            // A percolator field must hold a query the server can run.
+            let bad = try await client.expect(400, "PUT", "/words0/_doc/4", ["query": ["query_string": ["query": "title:bl*"]]])
+            #expect(bad["error"]?["type"] == "mapper_parsing_exception")
+            let got = try await client.expect(200, "GET", "/words0")
+            #expect(got["words0"]?["mappings"]?["properties"]?["query"]?["type"] == "percolator")
+            #expect(try await client.send("HEAD", "/words0").status == 200)
+
+            let guardrail: JSON = ["stop_words": [["index_name": "words0", "source_fields": ["title"]]], "regex": [".*abort.*", ".*kill.*"]]
+            let modelID = try await client.registerRemote([
+                "name": "Bedrock Claude V2 model", "function_name": "remote", "connector": Connectors.chat(provider),
+                "guardrails": ["type": "local_regex", "input_guardrail": guardrail, "output_guardrail": guardrail],
+            ])
+            let path = "\(Self.ml)/models/\(modelID)/_predict"
+            for clean in ["\n\nHuman:this is a test\n\nnAssistant:", "slave architecture of the master", "good phrases only"] {
+                let ok = try await client.expect(200, "POST", path, ["parameters": ["prompt": .string(clean)]])
+                #expect(Self.content(ok) == "echo: \(clean)")
+            }
+            let sent = provider.requests.count
+            for caught in ["\n\nHuman:this is a test of Master slave architecture\n\nnAssistant:", "my BLACKLIST", "bad", "please abort"] {
+                try await client.expectError(400, "POST", path, ["parameters": ["prompt": .string(caught)]], reason: "guardrails triggered for user input")
+            }
+            #expect(provider.requests.count == sent)  // refused before the call
+
+            // Without its index the guardrail fails closed; system indices cannot be made or dropped here.
+            #expect(try await client.expect(200, "DELETE", "/words0") == ["acknowledged": true])
+            #expect(try await client.send("HEAD", "/words0").status == 404)
+            try await client.expectError(404, "DELETE", "/words0", reason: "no such index [words0]")
+            try await client.expectError(400, "POST", path, ["parameters": ["prompt": "this is a test"]], reason: "guardrails triggered for user input")
+            try await client.expect(403, "PUT", "/.plugins-ml-model")
+            try await client.expect(403, "DELETE", "/.plugins-ml-model")
+            try await client.expectError(400, "PUT", "/words1", ["mappings": ["properties": ["title": ["type": "texty"]]]],
+                                         reason: "No handler for type [texty] declared on field [title]")
+            try await client.expectError(400, "PUT", "/Words1", reason: "Invalid index name [Words1]")
+            try await client.expect(200, "PUT", "/words1")  // no body: an index with dynamic mapping
+        }
+    }
+
     /// A `model` guardrail: the guard model (another remote model) answers for the request's
     /// `question`, and its filtered answer must match `response_validation_regex`.
     @Test func modelGuardrailAsksAGuardModel() async throws {

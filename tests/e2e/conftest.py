@@ -1,5 +1,6 @@
 """Fixtures for end-to-end tests: the real `mlcommons` binary and a loopback artifact mirror."""
 
+import contextlib
 import hashlib
 import http.server
 import io
@@ -151,3 +152,14 @@ def server(mirror):
             yield s
         finally:
             s.stop()
+
+
+@contextlib.contextmanager
+def serving(handler):
+    """A loopback HTTP server for `handler` on a thread; yields its base URL."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()

@@ -31,6 +31,7 @@ public struct DocumentService: Sendable {
         guard let object = source?.objectValue else { throw MLError.parse("request body is required and must be a JSON object") }
         let id = id ?? Identifiers.newID()
         try Self.validate(id: id)
+        try await checkPercolatorFields(index, object)
         let existed = try await store.get(index: index, id: id) != nil
         let stored: StoredDocument
         do {
@@ -44,9 +45,7 @@ public struct DocumentService: Sendable {
 
     public func get(_ index: String, id: String) async throws -> (status: Int, body: JSON) {
         try Self.validate(index: index)
-        guard try await store.indexExists(index) else {
-            throw MLError(status: 404, type: "index_not_found_exception", reason: "no such index [\(index)]")
-        }
+        guard try await store.indexExists(index) else { throw Self.noSuchIndex(index) }
         guard let document = try await store.get(index: index, id: id) else {
             return (404, ["_index": .string(index), "_id": .string(id), "found": false])
         }

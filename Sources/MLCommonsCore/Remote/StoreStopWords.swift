@@ -3,9 +3,12 @@ import OrderedJSON
 import Storage
 
 /// Stop words for `local_regex` guardrails, read from ordinary documents of the named index (put
-/// there with `PUT /<index>/_doc/<id>` or `_bulk`). As ML Commons percolates, a document with a
-/// `query` (a query DSL object) stops the text when that query matches `{<source field>: text}`;
-/// a document without one stops it when all words of one of its source-field values occur in it.
+/// there with `PUT /<index>/_doc/<id>` or `_bulk`, the index made by `PUT /<index>` or by its first
+/// document). ML Commons runs a percolate query on the index's `query` field with the document
+/// `{<source field>: text}` for every source field; so here a document with a `query` (a query DSL
+/// object, `match`, `query_string`…) stops the text when that query matches the document, its fields
+/// analysed as the index's mapping says. Beyond ML Commons, a document without a query stops the
+/// text when all words of one of its source-field values occur in it.
 struct StoreStopWords: StopWordsLookup {
     let store: any DocumentStore
 
@@ -16,13 +19,15 @@ struct StoreStopWords: StopWordsLookup {
         var candidate = JSONObject()
         for field in source.sourceFields { candidate[field] = .string(text) }
         let document = StoredDocument(index: source.indexName, id: "_percolate", source: candidate, version: 1, seqNo: 0, primaryTerm: 0)
+        let mapping = try await store.indexDefinition(source.indexName)?.mapping ?? .dynamic
         for stopWords in try await store.all(index: source.indexName) {
             if let query = stopWords.source["query"], query.objectValue != nil {
-                if try Query.parse(query).matches(document) { return true }
+                if try Query.parse(query).matches(document, mapping: mapping) { return true }
                 continue
             }
             for field in source.sourceFields {
-                for value in Self.texts(stopWords.source[field]) where Query.match(field: field, text: value, requireAll: true).matches(document) {
+                for value in Self.texts(stopWords.source[field])
+                where Query.match(field: field, text: value, requireAll: true).matches(document, mapping: mapping) {
                     return true
                 }
             }

@@ -101,20 +101,24 @@ import ZIPFoundation
     }
 
     @Test func hostileWrapperCodeIsRefusedWithinBounds() throws {
-        let cases: [(String, String)] = [
-            // special-token ids that are not whole vocabulary entries (the ratio 0.15)
-            ("_8 = torch.index_put_(_5, _7, CONSTANTS.c2)", "_8 = torch.index_put_(_5, [None, CONSTANTS.c3], CONSTANTS.c2)"),
-            // a constant constants.pkl lacks
-            ("CONSTANTS.c3)", "CONSTANTS.c99)"),
-            // nesting far deeper than a trace writes
-            ("values0 = torch.log(_4)", "values0 = " + String(repeating: "torch.log(", count: 200) + "_4" + String(repeating: ")", count: 200)),
-            // a name read before it is assigned
-            ("torch.gt(values0, max_values)", "torch.gt(values0, nowhere)"),
+        let cases: [(original: String, replacement: String, message: String)] = [
+            ("_8 = torch.index_put_(_5, _7, CONSTANTS.c2)", "_8 = torch.index_put_(_5, [None, CONSTANTS.c3], CONSTANTS.c2)",
+             "sets vocabulary entry 0.15, outside its"),
+            ("CONSTANTS.c3)", "CONSTANTS.c99)", "refers to CONSTANTS.c99, which constants.pkl lacks"),
+            ("values0 = torch.log(_4)", "values0 = " + String(repeating: "torch.log(", count: 200) + "_4" + String(repeating: ")", count: 200),
+             "nested more than \(TracedForward.maxDepth) deep"),
+            ("torch.gt(values0, max_values)", "torch.gt(values0, nowhere)", "reads nowhere before assigning it"),
+            ("-> Dict[str, Tensor]:", "-> Dict[str, Tensor]", "signature does not end before its return"),
+            ("input[\"input_ids\"]", "input[\"input_ids]", "an unterminated string"),
+            ("torch.max(values0, -1)", "torch.max(values0, dim=-1)", "uses torch.max with keyword arguments (dim)"),
+            ("_1 = torch.mul(_0, ", "_1 = torch.mul((backbone_model).forward(input_ids, attention_mask, ), ", "uses a second module call"),
+            ("return {\"output\": _11}", "return {\"output\": _9}", "\"output\" is not a vector over the vocabulary"),
         ]
-        for (original, replacement) in cases {
+        for (original, replacement, message) in cases {
             let url = try Self.editedWrapper { $0.replacingOccurrences(of: original, with: replacement) }
             defer { try? FileManager.default.removeItem(at: url) }
-            #expect(throws: WeightError.self, "\(replacement.prefix(60))") { try Self.sparse(url) }
+            let error = #expect(throws: WeightError.self, "\(replacement.prefix(60))") { try Self.sparse(url) }
+            #expect(error?.message.contains(message) == true, "\(error?.message ?? "no error") lacks \(message)")
         }
     }
 

@@ -52,6 +52,7 @@ struct TracedForward {
             body += 1
             if header.hasSuffix(":") { break }
         }
+        guard header.hasSuffix(":"), body <= index else { throw WeightError("the traced forward's signature does not end before its return") }
         guard header.utf8.count <= Self.maxLineLength else { throw WeightError("the traced forward's signature is too long") }
         parameters = try Self.parameters(of: header)
         guard index - body + 1 <= Self.maxStatements else {

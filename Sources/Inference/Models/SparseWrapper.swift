@@ -37,9 +37,9 @@ struct SparseWrapper: Sendable {
         }
         var compiler = SparseWrapperCompiler(constants: module.constants, vocabularySize: vocabularySize)
         output = try compiler.compile(TracedForward(lines: lines, endingAt: index))
-        steps = compiler.steps
+        let steps = compiler.steps
+        self.steps = steps
         logarithms = steps.filter { if case .log = $0 { return true }; if case .log1p = $0 { return true }; return false }.count
-        let steps = steps
         func unview(_ index: Int) -> SparseWrapper.Step {
             if case .view(let inner) = steps[index] { return steps[inner] }
             return steps[index]
@@ -182,7 +182,11 @@ struct SparseWrapperCompiler {
         case .tokenLogits: return "the per-token logits"
         case .constant: return "a constant tensor"
         case .opaque(let what): return what
-        default: return "an unexpected value"
+        case .maskColumn: return "the attention mask"
+        case .tensor: return "a tensor"
+        case .literal(let text): return text
+        case .none: return "None"
+        case .list, .tuple: return "a list"
         }
     }
 

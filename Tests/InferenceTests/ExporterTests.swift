@@ -96,8 +96,14 @@ import ZIPFoundation
     func anOperationTheEngineLacksRefusesTheModelNamingIt(original: String, replacement: String, operation: String) throws {
         let url = try Self.editedWrapper { $0.replacingOccurrences(of: original, with: replacement) }
         defer { try? FileManager.default.removeItem(at: url) }
+        let message = "the sparse wrapper's code uses \(operation), which the engine does not implement"
         let error = #expect(throws: WeightError.self) { try Self.sparse(url) }
-        #expect(error?.message == "the sparse wrapper's code uses \(operation), which the engine does not implement")
+        #expect(error?.message == message)
+        // registration's check reads the wrapper too
+        let refused = #expect(throws: InferenceError.self) {
+            try NativeEngine.validateArtifact(zip: url, format: .torchScript, functionName: "SPARSE_ENCODING", options: ModelOptions())
+        }
+        #expect(refused?.message.contains(message) == true, "\(refused?.message ?? "")")
     }
 
     @Test func hostileWrapperCodeIsRefusedWithinBounds() throws {

@@ -137,4 +137,25 @@ import ZIPFoundation
         let (difference, text) = try EmbeddingReferences(Fixtures.url("exporters/dense/embeddings.jsonl")).maxDifference(model)
         #expect(difference <= 1e-4, "largest difference \(difference) at \(text.debugDescription)")
     }
+
+    /// The real all-MiniLM-L6-v2 exported by `save_as_onnx` at test time (scripts/fixtures/make_real_minilm_artifacts.py),
+    /// registered with what `make_model_config_json` wrote, against sentence-transformers.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["MLCOMMONS_REAL_ARTIFACTS_DIR"] != nil))
+    func realMiniLMExportedAsONNX() throws {
+        let folder = URL(fileURLWithPath: ProcessInfo.processInfo.environment["MLCOMMONS_REAL_ARTIFACTS_DIR"]!).appendingPathComponent("onnx")
+        let model = try ArtifactLoader.loadTextEmbedder(zip: folder.appendingPathComponent("sentence-transformers_all-MiniLM-L6-v2-1.0.1-onnx.zip"),
+                                                        format: .onnx, options: TorchScriptTests.options(from: folder.appendingPathComponent("config.json")))
+        #expect(model.dimension == 384)
+        // Its tokenizer.json truncates at 128 tokens where sentence-transformers stops at 256; 32 texts
+        // keep a debug build's run short (TorchScriptTests.realTracedMiniLM takes them all).
+        var kept = 0
+        let references = try EmbeddingReferences(Fixtures.url("minilm-embeddings.jsonl")) {
+            guard kept < 32, model.tokenizer.encode($0, maxLength: 100_000).ids.count <= 128 else { return false }
+            kept += 1
+            return true
+        }
+        #expect(references.texts.count == 32)
+        let worst = try references.maxDifference(model)
+        #expect(worst.difference <= 1e-4, "largest difference \(worst.difference) for \(worst.text.debugDescription)")
+    }
 }

@@ -56,9 +56,9 @@ import Testing
         #expect(module.weights["0.auto_model.embeddings.position_ids"] == nil)  // integer buffers are not weights
     }
 
-    /// The real all-MiniLM-L6-v2 traced with torch 1.13 as opensearch-py-ml traces it (90 MB, made by
-    /// `scripts/fixtures/make_real_minilm_artifacts.py`, which `scripts/test` runs), against
-    /// sentence-transformers.
+    /// The real all-MiniLM-L6-v2 exported by opensearch-py-ml's `SentenceTransformerModel.save_as_pt`
+    /// (torch 1.13; 90 MB, made by `scripts/fixtures/make_real_minilm_artifacts.py`, which `scripts/test`
+    /// runs), against sentence-transformers.
     @Test(.enabled(if: ProcessInfo.processInfo.environment["MLCOMMONS_REAL_ARTIFACTS_DIR"] != nil))
     func realTracedMiniLM() throws {
         let folder = URL(fileURLWithPath: ProcessInfo.processInfo.environment["MLCOMMONS_REAL_ARTIFACTS_DIR"]!).appendingPathComponent("torch_script")

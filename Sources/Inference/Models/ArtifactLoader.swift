@@ -73,16 +73,15 @@ public enum ArtifactLoader {
                                                        dense: DenseLayer.find(in: module)?.checked(inputWidth: encoder.config.hiddenSize)))
     }
 
-    /// A neural sparse encoder traced in OpenSearch's wrapper; its activation and pruning are read
-    /// from the wrapper's traced code.
+    /// A neural sparse encoder traced in OpenSearch's wrapper; what follows the encoder is read
+    /// from the wrapper's traced code (`SparseWrapper`).
     public static func loadSparseEncoder(zip: URL, options: ModelOptions) throws -> SparseEncoder {
         let artifact = try OpenedArtifact(zip: zip, format: .torchScript)
         let module = try TorchScriptReader.read(artifact.modelFile())
         let (encoder, maxLength) = try encoder(of: module, tokenizer: artifact.tokenizer, options: options)
         let head = try MaskedLMHead(weights: module.weights, config: encoder.config)
-        let wrapper = try SparseWrapperCode(module)
-        return SparseEncoder(tokenizer: artifact.tokenizer, encoder: encoder, head: head, doubleLog: wrapper.doubleLog,
-                             pruneRatio: wrapper.pruneRatio, maxLength: maxLength)
+        let wrapper = try SparseWrapper(module, vocabularySize: head.vocabularySize)
+        return SparseEncoder(tokenizer: artifact.tokenizer, encoder: encoder, head: head, wrapper: wrapper, maxLength: maxLength)
     }
 
     /// The sparse tokenizer artifact: `tokenizer.json` and optional `idf.json`, no model file.
@@ -158,32 +157,5 @@ enum TracedPooling {
             else { modes.append(.mean) }
         }
         return modes.count == 1 ? modes[0] : nil
-    }
-}
-
-/// The traced forward of OpenSearch's `NeuralSparseModel`: how many `log(1 + ·)` it applies, and
-/// the ratio of its pruning (`values > max · ratio`), a constant of `constants.pkl`.
-struct SparseWrapperCode {
-    let doubleLog: Bool
-    let pruneRatio: Float
-
-    init(_ module: TorchScriptModule) throws {
-        guard let code = module.code.values.first(where: { $0.contains("{\"output\":") && $0.contains("torch.max(") }) else {
-            throw WeightError("the TorchScript model is not an OpenSearch neural sparse model (no wrapper returning \"output\")")
-        }
-        let logs = code.components(separatedBy: "torch.log(").count - 1 + code.components(separatedBy: "torch.log1p(").count - 1
-        guard logs >= 1 && logs <= 2 else { throw WeightError("the sparse wrapper applies \(logs) logarithms; expected 1 or 2") }
-        doubleLog = logs == 2
-        let prune = try NSRegularExpression(pattern: #"torch\.gt\([^,]+, torch\.mul\([^,]+, CONSTANTS\.c(\d+)\)\)"#)
-        let searchable = TracedCode.searchable([code])
-        if let match = prune.firstMatch(in: searchable, range: NSRange(searchable.startIndex..., in: searchable)),
-           let index = Int((searchable as NSString).substring(with: match.range(at: 1))) {
-            guard index < module.constants.count, let ratio = module.constants[index]?.values.first else {
-                throw WeightError("the sparse wrapper prunes with constant c\(index), which constants.pkl lacks")
-            }
-            pruneRatio = ratio
-        } else {
-            pruneRatio = 0
-        }
     }
 }

@@ -10,11 +10,12 @@ extension NativeEngine {
     ///   tensor's extent in its storage, or the ONNX protobuf and its initializers;
     /// - the encoder config (`model_config.all_config`, or what the file says) is within bounds, and
     ///   every weight the encoder reads is present with the shape that config requires;
-    /// - the tokenizer's special and added token ids have embeddings.
+    /// - the tokenizer's special and added token ids have embeddings;
+    /// - for a sparse encoder, the wrapper's traced code uses only operations the engine implements.
     ///
     /// Stored float32 TorchScript weights are read in place, so this costs about one pass over the
-    /// pickle; ONNX initializers are decoded (one copy of the weights). Heads (sparse, cross-encoder,
-    /// QA) are checked when the model loads. Throws `InferenceError` saying what is wrong.
+    /// pickle; ONNX initializers are decoded (one copy of the weights). The heads' weights (sparse,
+    /// cross-encoder, QA) are checked when the model loads. Throws `InferenceError` saying what is wrong.
     public static func validateArtifact(zip: URL, format: ArtifactFormat, functionName: String, options: ModelOptions) throws {
         try reportingErrors(format: format) {
             switch (functionName, format) {
@@ -28,15 +29,20 @@ extension NativeEngine {
             case ("TEXT_EMBEDDING", .torchScript), ("SPARSE_ENCODING", .torchScript), ("TEXT_SIMILARITY", .torchScript), ("QUESTION_ANSWERING", .torchScript):
                 let artifact = try OpenedArtifact(zip: zip, format: .torchScript)
                 let module = try TorchScriptReader.read(artifact.modelFile())
-                try checkEncoder(config: ArtifactLoader.encoderConfig(of: module, options: options), weights: module.weights, tokenizer: artifact.tokenizer)
+                let vocabulary = try checkEncoder(config: ArtifactLoader.encoderConfig(of: module, options: options), weights: module.weights,
+                                                  tokenizer: artifact.tokenizer)
+                if functionName == "SPARSE_ENCODING" { _ = try SparseWrapper(module, vocabularySize: vocabulary) }
             default:
                 throw NativeEngine.unsupported(functionName, format)
             }
         }
     }
 
-    private static func checkEncoder(config: EncoderConfig, weights: [String: Tensor], tokenizer: Tokenizer) throws {
+    /// The vocabulary size, once the encoder's weights and the tokenizer are proven to fit.
+    @discardableResult
+    private static func checkEncoder(config: EncoderConfig, weights: [String: Tensor], tokenizer: Tokenizer) throws -> Int {
         let (_, words) = try TransformerEncoder.checkWeights(config: config, weights: weights)
         try TransformerEncoder.check(tokenizer, vocabularySize: words.shape[0])
+        return words.shape[0]
     }
 }

@@ -9,24 +9,26 @@ public struct SparseTerm: Sendable, Equatable {
 }
 
 /// A neural sparse encoder (SPLADE-style, OpenSearch's `NeuralSparseModel`): the largest logit of
-/// each vocabulary entry over the tokens, `log(1 + relu(·))` (applied twice for the "l0" variant),
-/// special tokens zeroed, then pruned below `pruneRatio × max`.
+/// each vocabulary entry over the tokens, then what the traced wrapper does with them
+/// (`SparseWrapper`: `log(1 + relu(·))`, twice for "l0", special tokens zeroed, pruning below `ratio × max`).
 public final class SparseEncoder: NativeModel, @unchecked Sendable {
     public let tokenizer: Tokenizer
     let encoder: TransformerEncoder
     let head: MaskedLMHead
-    public let doubleLog: Bool
-    public let pruneRatio: Float
+    let wrapper: SparseWrapper
     let maxLength: Int
+
+    /// Logarithms of the activation (2 for "l0") and the prune ratio, as read from the wrapper.
+    public var logarithms: Int { wrapper.logarithms }
+    public var pruneRatio: Float { wrapper.pruneRatio }
 
     public var residentBytes: Int { encoder.parameterCount * MemoryLayout<Float>.size }
 
-    init(tokenizer: Tokenizer, encoder: TransformerEncoder, head: MaskedLMHead, doubleLog: Bool, pruneRatio: Float, maxLength: Int) {
+    init(tokenizer: Tokenizer, encoder: TransformerEncoder, head: MaskedLMHead, wrapper: SparseWrapper, maxLength: Int) {
         self.tokenizer = tokenizer
         self.encoder = encoder
         self.head = head
-        self.doubleLog = doubleLog
-        self.pruneRatio = pruneRatio
+        self.wrapper = wrapper
         self.maxLength = maxLength
     }
 
@@ -48,14 +50,10 @@ public final class SparseEncoder: NativeModel, @unchecked Sendable {
         return (0..<tokens.count).map { terms(head.maxLogits(tokens.tokens(of: $0), length: tokens.length(of: $0))) }
     }
 
-    /// `log(1 + relu(·))` (twice for "l0"), special tokens zeroed, pruned, decoded.
+    /// The wrapper's output, its positive entries decoded (special tokens have no term).
     private func terms(_ logits: [Float]) -> [SparseTerm] {
-        var values = logits.map { logf(1 + max($0, 0)) }
-        if doubleLog { values = values.map { logf(1 + $0) } }
-        for id in tokenizer.specialTokenIDs where Int(id) < values.count { values[Int(id)] = 0 }
-        let threshold = (values.max() ?? 0) * pruneRatio
-        return values.enumerated().compactMap { index, weight in
-            guard weight > 0, pruneRatio == 0 || weight > threshold, let token = tokenizer.decodeSingle(Int32(index)), !token.isEmpty else { return nil }
+        wrapper.run(logits).enumerated().compactMap { index, weight in
+            guard weight > 0, let token = tokenizer.decodeSingle(Int32(index)), !token.isEmpty else { return nil }
             return SparseTerm(token: token, id: Int32(index), weight: weight)
         }
     }

@@ -3,7 +3,9 @@ import Foundation
 import Testing
 
 /// Every code point, as Hugging Face `tokenizers` 0.19 tokenizes it: "a" + c + "b" for c in
-/// U+0000…U+10FFFF gives the same ids here as there, for the three model families. Surrogates
+/// U+0000…U+10FFFF gives the same ids here as there, for the three model families; and "²" + c + "b"
+/// for the Unigram one, whose Precompiled normalizer replaces "²" with the grapheme cluster it starts
+/// (so that where clusters end shows). Surrogates
 /// (U+D800…U+DFFF) are skipped: a Swift String cannot hold one (nor can Python hand one to Rust).
 /// The words must match too (where the pre-tokenizer splits), not only the ids. The reference comes
 /// from scripts/fixtures/codepoint_references.py, run here with the Python that has `tokenizers`
@@ -16,11 +18,12 @@ import Testing
             : try Fixtures.url("tokenizers/\(kind)-tokenizer.json")
     }
 
-    @Test(arguments: ["wordpiece", "bpe", "unigram"])
-    func everyCodePointMatchesHuggingFace(kind: String) throws {
+    @Test(arguments: zip(["wordpiece", "bpe", "unigram", "unigram"], ["a", "a", "a", "²"]))
+    func everyCodePointMatchesHuggingFace(kind: String, first: String) throws {
         let file = try Self.tokenizerFile(kind)
         let tokenizer = try Tokenizer.load(contentsOf: file)
-        let expected = try CodePointReferences(for: file)
+        let expected = try CodePointReferences(for: file, first: first)
+        let firstScalars = Array(first.unicodeScalars)
         try #require(expected.count == Self.codePoints.count, "the reference has \(expected.count) code points, not \(Self.codePoints.count)")
 
         // Chunks of code points in parallel; each chunk keeps its first mismatches.
@@ -32,7 +35,7 @@ import Testing
             var count = 0
             for index in range {
                 var text = String.UnicodeScalarView()
-                text.append("a")
+                text.append(contentsOf: firstScalars)
                 text.append(Self.codePoints[index])
                 text.append("b")
                 var ids: [UInt32] = []
@@ -51,7 +54,7 @@ import Testing
             "U+\(String(Self.codePoints[index].value, radix: 16, uppercase: true)): got \(CodePointReferences.describe(got)), "
                 + "want \(CodePointReferences.describe(expected[index]))"
         }
-        #expect(count == 0, "\(kind): \(count) of \(Self.codePoints.count) code points differ from Hugging Face:\n\(report.joined(separator: "\n"))")
+        #expect(count == 0, "\(kind), \(first) + c + b: \(count) of \(Self.codePoints.count) code points differ from Hugging Face:\n\(report.joined(separator: "\n"))")
     }
 }
 
@@ -71,9 +74,9 @@ private final class MismatchLog: @unchecked Sendable {
     func result() -> (Int, [(Int, [UInt32])]) { lock.withLock { (count, mismatches.sorted { $0.0 < $1.0 }) } }
 }
 
-/// Hugging Face's ids for "a" + c + "b", per code point in order (bit 31 marks a word's first id),
+/// Hugging Face's ids for first + c + "b", per code point in order (bit 31 marks a word's first id),
 /// made by the reference script and kept in the temporary folder under a name that hashes the
-/// tokenizer file and the script.
+/// tokenizer file, the script and the first character.
 struct CodePointReferences {
     static let wordStart: UInt32 = 1 << 31
     static var python: String { ProcessInfo.processInfo.environment["TOKENIZERS_PYTHON"] ?? "/usr/bin/python3" }
@@ -83,8 +86,8 @@ struct CodePointReferences {
     private var ids: [UInt32] = []
     private var starts: [Int] = [0]
 
-    init(for tokenizerFile: URL) throws {
-        let data = try Self.reference(for: tokenizerFile)
+    init(for tokenizerFile: URL, first: String) throws {
+        let data = try Self.reference(for: tokenizerFile, first: first)
         ids.reserveCapacity(data.count / 4)
         starts.reserveCapacity(0x110000)
         try data.withUnsafeBytes { raw in
@@ -107,8 +110,8 @@ struct CodePointReferences {
         "[" + ids.map { ($0 & wordStart != 0 ? "|" : "") + String($0 & ~wordStart) }.joined(separator: ", ") + "]"
     }
 
-    private static func reference(for tokenizerFile: URL) throws -> Data {
-        let input = try Data(contentsOf: tokenizerFile) + Data(contentsOf: script)
+    private static func reference(for tokenizerFile: URL, first: String) throws -> Data {
+        let input = try Data(contentsOf: tokenizerFile) + Data(contentsOf: script) + Data(first.utf8)
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
         for byte in input { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         let cached = FileManager.default.temporaryDirectory.appendingPathComponent("codepoint-ids-\(String(hash, radix: 16)).bin")
@@ -116,7 +119,7 @@ struct CodePointReferences {
         let partial = cached.appendingPathExtension("\(ProcessInfo.processInfo.processIdentifier).part")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script.path, tokenizerFile.path, partial.path]
+        process.arguments = [script.path, tokenizerFile.path, partial.path, first]
         let errors = Pipe()
         process.standardError = errors
         try process.run()

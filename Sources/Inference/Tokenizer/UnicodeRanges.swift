@@ -1,14 +1,23 @@
 /// A set of code points as sorted, disjoint, inclusive ranges stored flat (`[low, high, low, high, …]`),
 /// looked up by binary search: the tables of UnicodeTables.swift.
+/// A table may give each range a value (`value(of:)`).
 struct UnicodeRanges: Sendable {
     private let bounds: [UInt32]
+    private let values: [UInt8]
 
-    init(_ bounds: [UInt32]) {
+    init(_ bounds: [UInt32], values: [UInt8] = []) {
         precondition(bounds.count % 2 == 0, "ranges come in low/high pairs")
+        precondition(values.isEmpty || values.count == bounds.count / 2, "one value per range")
         self.bounds = bounds
+        self.values = values
     }
 
-    func contains(_ scalar: Unicode.Scalar) -> Bool {
+    func contains(_ scalar: Unicode.Scalar) -> Bool { range(of: scalar) != nil }
+
+    /// The value of the range holding the scalar, or nil.
+    func value(of scalar: Unicode.Scalar) -> UInt8? { range(of: scalar).map { values[$0] } }
+
+    private func range(of scalar: Unicode.Scalar) -> Int? {
         let value = scalar.value
         var low = 0, high = bounds.count / 2
         while low < high {
@@ -18,10 +27,10 @@ struct UnicodeRanges: Sendable {
             } else if value < bounds[2 * middle] {
                 high = middle
             } else {
-                return true
+                return middle
             }
         }
-        return false
+        return nil
     }
 }
 

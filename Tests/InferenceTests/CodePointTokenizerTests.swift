@@ -1,5 +1,6 @@
 import Foundation
 @testable import Inference
+import OrderedJSON
 import Testing
 
 /// Every code point, as Hugging Face `tokenizers` 0.19 tokenizes it: "a" + c + "b" for c in
@@ -58,6 +59,34 @@ import Testing
     }
 }
 
+extension CodePointTokenizerTests {
+    /// The normalizers one by one, as `tokenizers` has them, on "a" + c + "b" for every code point but
+    /// the surrogates and U+000A (the strings are normalized as one text, a line each).
+    @Test(arguments: ["NFD", "NFKD", "NFC", "NFKC", "Lowercase", "StripAccents"])
+    func everyCodePointNormalizesAsHuggingFace(form: String) throws {
+        let normalizer = try Normalizers.make(JSON.parse(Data(#"{"type": "\#(form)"}"#.utf8)))
+        let points = Self.codePoints.filter { $0 != "\n" }
+        var input = String.UnicodeScalarView()
+        for point in points {
+            if !input.isEmpty { input.append("\n") }
+            input.append("a")
+            input.append(point)
+            input.append("b")
+        }
+        let expected = String(decoding: try ReferenceRun.output(of: "codepoint_normalized.py", arguments: [form], key: Data()), as: UTF8.self)
+        let got = normalizer.normalize(String(input)).unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+        let want = expected.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+        try #require(want.count == points.count, "the reference has \(want.count) lines for \(points.count) code points")
+        try #require(got.count == points.count, "\(form) made \(got.count) lines of \(points.count)")
+        let differing = points.indices.filter { !got[$0].elementsEqual(want[$0]) }
+        let report = differing.prefix(12).map { index in
+            "U+\(String(points[index].value, radix: 16, uppercase: true)): got \(got[index].map { String($0.value, radix: 16) }), "
+                + "want \(want[index].map { String($0.value, radix: 16) })"
+        }
+        #expect(differing.isEmpty, "\(form): \(differing.count) code points differ from Hugging Face:\n\(report.joined(separator: "\n"))")
+    }
+}
+
 /// Mismatches collected from the parallel chunks.
 private final class MismatchLog: @unchecked Sendable {
     private let lock = NSLock()
@@ -75,19 +104,16 @@ private final class MismatchLog: @unchecked Sendable {
 }
 
 /// Hugging Face's ids for first + c + "b", per code point in order (bit 31 marks a word's first id),
-/// made by the reference script and kept in the temporary folder under a name that hashes the
-/// tokenizer file, the script and the first character.
+/// from scripts/fixtures/codepoint_references.py.
 struct CodePointReferences {
     static let wordStart: UInt32 = 1 << 31
-    static var python: String { ProcessInfo.processInfo.environment["TOKENIZERS_PYTHON"] ?? "/usr/bin/python3" }
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("scripts/fixtures/codepoint_references.py")
 
     private var ids: [UInt32] = []
     private var starts: [Int] = [0]
 
     init(for tokenizerFile: URL, first: String) throws {
-        let data = try Self.reference(for: tokenizerFile, first: first)
+        let data = try ReferenceRun.output(of: "codepoint_references.py", arguments: [tokenizerFile.path, first],
+                                           key: Data(contentsOf: tokenizerFile))
         ids.reserveCapacity(data.count / 4)
         starts.reserveCapacity(0x110000)
         try data.withUnsafeBytes { raw in
@@ -109,25 +135,35 @@ struct CodePointReferences {
     static func describe<C: Collection>(_ ids: C) -> String where C.Element == UInt32 {
         "[" + ids.map { ($0 & wordStart != 0 ? "|" : "") + String($0 & ~wordStart) }.joined(separator: ", ") + "]"
     }
+}
 
-    private static func reference(for tokenizerFile: URL, first: String) throws -> Data {
-        let input = try Data(contentsOf: tokenizerFile) + Data(contentsOf: script) + Data(first.utf8)
+/// A reference script of scripts/fixtures run with the Python that has Hugging Face `tokenizers`
+/// (`TOKENIZERS_PYTHON`, else Debian's /usr/bin/python3) as `script <first argument> <output file> <other arguments>`, its output
+/// argument) kept in the temporary folder under a hash of the script, the arguments and `key` (the
+/// contents of an input file), and reused on the next run.
+enum ReferenceRun {
+    static var python: String { ProcessInfo.processInfo.environment["TOKENIZERS_PYTHON"] ?? "/usr/bin/python3" }
+    static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts/fixtures")
+
+    static func output(of scriptName: String, arguments: [String], key: Data) throws -> Data {
+        let script = scripts.appendingPathComponent(scriptName)
+        let input = try Data(contentsOf: script) + Data(arguments.joined(separator: "\u{0}").utf8) + key
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
         for byte in input { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        let cached = FileManager.default.temporaryDirectory.appendingPathComponent("codepoint-ids-\(String(hash, radix: 16)).bin")
+        let cached = FileManager.default.temporaryDirectory.appendingPathComponent("hf-reference-\(String(hash, radix: 16))")
         if let data = try? Data(contentsOf: cached), !data.isEmpty { return data }
         let partial = cached.appendingPathExtension("\(ProcessInfo.processInfo.processIdentifier).part")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script.path, tokenizerFile.path, partial.path, first]
+        process.arguments = [script.path] + arguments.prefix(1) + [partial.path] + arguments.dropFirst()
         let errors = Pipe()
         process.standardError = errors
         try process.run()
         let message = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw FixtureMissing("\(python) \(script.lastPathComponent) failed (it needs Hugging Face tokenizers 0.19): "
-                + String(decoding: message, as: UTF8.self))
+            throw FixtureMissing("\(python) \(scriptName) failed (it needs Hugging Face tokenizers 0.19): " + String(decoding: message, as: UTF8.self))
         }
         try? FileManager.default.removeItem(at: cached)
         try FileManager.default.moveItem(at: partial, to: cached)

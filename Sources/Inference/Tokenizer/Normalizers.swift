@@ -65,7 +65,11 @@ struct BertNormalizer: Normalizer {
             }
         }
         var result = String(scalars)
-        if stripAccents { result = StripAccents().normalize(UnicodeForm.normalize(result, by: { $0.decomposedStringWithCanonicalMapping })) }
+        if stripAccents {
+            // Mn only (`is_mark_nonspacing`), where the StripAccents normalizer drops every mark.
+            let decomposed = UnicodeForm.normalize(result, by: { $0.decomposedStringWithCanonicalMapping })
+            result = String(String.UnicodeScalarView(decomposed.unicodeScalars.filter { !CharacterClass.isNonspacingMark($0) }))
+        }
         if lowercase { result = Lowercase().normalize(result) }
         return result
     }
@@ -90,10 +94,11 @@ struct Lowercase: Normalizer {
     }
 }
 
-/// Drops non-spacing marks (Mn as `tokenizers` knows them: Unicode 9.0).
+/// Drops combining marks (M*, as unicode-normalization-alignments' `is_combining_mark` has them:
+/// Unicode 9.0).
 struct StripAccents: Normalizer {
     func normalize(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.filter { !CharacterClass.isNonspacingMark($0) }))
+        String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.isASCII || !UnicodeTables.combiningMark.contains($0) }))
     }
 }
 
@@ -109,24 +114,35 @@ struct UnicodeForm: Normalizer {
         }
     }
 
-    /// Applies Swift's normalization to the runs of characters Unicode 9.0 had, and keeps the newer
-    /// ones as they are. To 9.0 a newer character is unassigned: no decomposition, combining class 0,
-    /// so nothing reorders or composes across it; and an older character's decomposition and class
-    /// never change, so on the runs Swift's newer tables give 9.0's result.
+    /// Applies Swift's normalization to the characters Unicode 9.0 had, and keeps the newer ones as
+    /// they are. To 9.0 a newer character is unassigned: no decomposition, combining class 0, so
+    /// nothing reorders or composes across it; and an older character's decomposition and class never
+    /// change, so Swift's newer tables give 9.0's result on the rest. The newer characters (and any
+    /// U+FFFF) stand in as U+FFFF, which acts the same (a noncharacter since 1.1, produced by no
+    /// mapping), during one call of `form`, and are put back after.
     static func normalize(_ text: String, by form: (String) -> String) -> String {
         guard text.unicodeScalars.contains(where: { !UnicodeAge.normalizable($0) }) else { return form(text) }
-        var result = String.UnicodeScalarView()
-        var run = String.UnicodeScalarView()
+        let placeholder: Unicode.Scalar = "\u{FFFF}"
+        var standIns: [Unicode.Scalar] = []
+        var masked = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
-            if UnicodeAge.normalizable(scalar) {
-                run.append(scalar)
-                continue
+            if scalar == placeholder || !UnicodeAge.normalizable(scalar) {
+                standIns.append(scalar)
+                masked.append(placeholder)
+            } else {
+                masked.append(scalar)
             }
-            if !run.isEmpty { result.append(contentsOf: form(String(run)).unicodeScalars) }
-            run = String.UnicodeScalarView()
-            result.append(scalar)
         }
-        if !run.isEmpty { result.append(contentsOf: form(String(run)).unicodeScalars) }
+        var result = String.UnicodeScalarView()
+        var next = 0
+        for scalar in form(String(masked)).unicodeScalars {
+            if scalar == placeholder && next < standIns.count {
+                result.append(standIns[next])
+                next += 1
+            } else {
+                result.append(scalar)
+            }
+        }
         return String(result)
     }
 }

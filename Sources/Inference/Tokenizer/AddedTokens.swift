@@ -18,9 +18,15 @@ struct AddedTokens: Sendable {
         case text(String)
     }
 
+    /// A token with its content as scalars, for matching.
+    private typealias Pattern = (token: Token, scalars: [Unicode.Scalar])
+
     let tokens: [Token]
     private let byContent: [String: Int32]
     private let byID: [Int32: String]
+    /// Matched before the normalizer / after it (made once: `split` runs for every text).
+    private let rawPatterns: [Pattern]
+    private let normalizedPatterns: [Pattern]
 
     init(_ entries: [JSON]) throws {
         tokens = try entries.map { entry in
@@ -34,6 +40,9 @@ struct AddedTokens: Sendable {
         }
         byContent = Dictionary(tokens.map { ($0.content, $0.id) }, uniquingKeysWith: { first, _ in first })
         byID = Dictionary(tokens.map { ($0.id, $0.content) }, uniquingKeysWith: { first, _ in first })
+        let patterns = tokens.filter { !$0.content.isEmpty }.map { (token: $0, scalars: Array($0.content.unicodeScalars)) }
+        rawPatterns = patterns.filter { !$0.token.normalized }
+        normalizedPatterns = patterns.filter { $0.token.normalized }
     }
 
     func id(of content: String) -> Int32? { byContent[content] }
@@ -46,19 +55,18 @@ struct AddedTokens: Sendable {
     /// around normalized added tokens.
     func split(_ text: String, normalizer: (any Normalizer)?) -> [Piece] {
         var pieces: [Piece] = []
-        for piece in Self.match(text, tokens.filter { !$0.normalized }) {
+        for piece in Self.match(text, rawPatterns) {
             guard case .text(let raw) = piece else { pieces.append(piece); continue }
             let normalized = normalizer?.normalize(raw) ?? raw
-            pieces.append(contentsOf: Self.match(normalized, tokens.filter(\.normalized)))
+            pieces.append(contentsOf: Self.match(normalized, normalizedPatterns))
         }
         return pieces
     }
 
     /// Leftmost-longest matching of token contents in `text` (on unicode scalars).
-    private static func match(_ text: String, _ candidates: [Token]) -> [Piece] {
-        guard !candidates.isEmpty, !text.isEmpty else { return text.isEmpty ? [] : [.text(text)] }
+    private static func match(_ text: String, _ patterns: [Pattern]) -> [Piece] {
+        guard !patterns.isEmpty, !text.isEmpty else { return text.isEmpty ? [] : [.text(text)] }
         let scalars = Array(text.unicodeScalars)
-        let patterns = candidates.filter { !$0.content.isEmpty }.map { (token: $0, scalars: Array($0.content.unicodeScalars)) }
         var pieces: [Piece] = []
         var textStart = 0
         var i = 0

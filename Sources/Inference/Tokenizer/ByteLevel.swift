@@ -32,17 +32,14 @@ struct ByteLevel: PreTokenizer {
         let scalars = Array(text.unicodeScalars)
         var pieces: [String] = []
         var i = 0
+        // `\p{L}` and `\p{N}` as Oniguruma 6.9.8 has them (Unicode 14.0); `\s` is White_Space.
         func isLetter(_ s: Unicode.Scalar) -> Bool {
-            switch s.properties.generalCategory {
-            case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: return true
-            default: return false
-            }
+            if s.isASCII { return (65...90).contains(s.value) || (97...122).contains(s.value) }
+            return UnicodeTables.regexLetter.contains(s)
         }
         func isNumber(_ s: Unicode.Scalar) -> Bool {
-            switch s.properties.generalCategory {
-            case .decimalNumber, .letterNumber, .otherNumber: return true
-            default: return false
-            }
+            if s.isASCII { return (48...57).contains(s.value) }
+            return UnicodeTables.regexNumber.contains(s)
         }
         func isSpace(_ s: Unicode.Scalar) -> Bool { s.properties.isWhitespace }
         func run(from start: Int, while predicate: (Unicode.Scalar) -> Bool) -> Int {

@@ -65,13 +65,18 @@ struct BertNormalizer: Normalizer {
             }
         }
         var result = String(scalars)
-        if stripAccents { result = StripAccents().normalize(result.decomposedStringWithCanonicalMapping) }
+        if stripAccents {
+            // Mn only (`is_mark_nonspacing`), where the StripAccents normalizer drops every mark.
+            let decomposed = UnicodeForm.normalize(result, by: { $0.decomposedStringWithCanonicalMapping })
+            result = String(String.UnicodeScalarView(decomposed.unicodeScalars.filter { !CharacterClass.isNonspacingMark($0) }))
+        }
         if lowercase { result = Lowercase().normalize(result) }
         return result
     }
 }
 
-/// Per-character full lower-case mapping (context-free, like Rust's `char::to_lowercase`).
+/// Per-character full lower-case mapping (context-free, like Rust's `char::to_lowercase`); characters
+/// newer than Unicode 15.1 (Rust 1.77's tables) stay as they are.
 struct Lowercase: Normalizer {
     func normalize(_ text: String) -> String {
         var result = ""
@@ -79,29 +84,66 @@ struct Lowercase: Normalizer {
         for scalar in text.unicodeScalars {
             if scalar.isASCII {
                 result.unicodeScalars.append(scalar.value >= 65 && scalar.value <= 90 ? Unicode.Scalar(scalar.value + 32)! : scalar)
-            } else {
+            } else if UnicodeAge.lowercasable(scalar) {
                 result.unicodeScalars.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars)
+            } else {
+                result.unicodeScalars.append(scalar)
             }
         }
         return result
     }
 }
 
+/// Drops combining marks (M*, as unicode-normalization-alignments' `is_combining_mark` has them:
+/// Unicode 9.0).
 struct StripAccents: Normalizer {
     func normalize(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.properties.generalCategory != .nonspacingMark }))
+        String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.isASCII || !UnicodeTables.combiningMark.contains($0) }))
     }
 }
 
+/// NFD, NFKD, NFC or NFKC at Unicode 9.0, the version of `tokenizers`' normalization tables.
 struct UnicodeForm: Normalizer {
     let form: String
     func normalize(_ text: String) -> String {
         switch form {
-        case "NFD": return text.decomposedStringWithCanonicalMapping
-        case "NFKD": return text.decomposedStringWithCompatibilityMapping
-        case "NFC": return text.precomposedStringWithCanonicalMapping
-        default: return text.precomposedStringWithCompatibilityMapping
+        case "NFD": return Self.normalize(text, by: { $0.decomposedStringWithCanonicalMapping })
+        case "NFKD": return Self.normalize(text, by: { $0.decomposedStringWithCompatibilityMapping })
+        case "NFC": return Self.normalize(text, by: { $0.precomposedStringWithCanonicalMapping })
+        default: return Self.normalize(text, by: { $0.precomposedStringWithCompatibilityMapping })
         }
+    }
+
+    /// Applies Swift's normalization to the characters Unicode 9.0 had, and keeps the newer ones as
+    /// they are. To 9.0 a newer character is unassigned: no decomposition, combining class 0, so
+    /// nothing reorders or composes across it; and an older character's decomposition and class never
+    /// change, so Swift's newer tables give 9.0's result on the rest. The newer characters (and any
+    /// U+FFFF) stand in as U+FFFF, which acts the same (a noncharacter since 1.1, produced by no
+    /// mapping), during one call of `form`, and are put back after.
+    static func normalize(_ text: String, by form: (String) -> String) -> String {
+        guard text.unicodeScalars.contains(where: { !UnicodeAge.normalizable($0) }) else { return form(text) }
+        let placeholder: Unicode.Scalar = "\u{FFFF}"
+        var standIns: [Unicode.Scalar] = []
+        var masked = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if scalar == placeholder || !UnicodeAge.normalizable(scalar) {
+                standIns.append(scalar)
+                masked.append(placeholder)
+            } else {
+                masked.append(scalar)
+            }
+        }
+        var result = String.UnicodeScalarView()
+        var next = 0
+        for scalar in form(String(masked)).unicodeScalars {
+            if scalar == placeholder && next < standIns.count {
+                result.append(standIns[next])
+                next += 1
+            } else {
+                result.append(scalar)
+            }
+        }
+        return String(result)
     }
 }
 
@@ -176,33 +218,32 @@ struct NormalizerSequence: Normalizer {
     func normalize(_ text: String) -> String { steps.reduce(text) { $1.normalize($0) } }
 }
 
-/// Character classes as `tokenizers` (Rust) defines them.
+/// Character classes as `tokenizers` (Rust) defines them, from the tables it links (UnicodeTables.swift).
 enum CharacterClass {
     /// `\t`, `\n`, `\r` and the Unicode White_Space property.
     static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
         scalar == "\t" || scalar == "\n" || scalar == "\r" || scalar.properties.isWhitespace
     }
 
-    /// General category C* (except `\t`, `\n`, `\r`).
+    /// Cc, Cf or Co at Unicode 9.0, except `\t`, `\n`, `\r`. Unassigned code points are not control
+    /// characters there (`is_other` of unicode_categories leaves Cn out): they are kept.
     static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        if scalar == "\t" || scalar == "\n" || scalar == "\r" { return false }
-        switch scalar.properties.generalCategory {
-        case .control, .format, .unassigned, .privateUse, .surrogate: return true
-        default: return false
-        }
+        if scalar.isASCII { return (scalar.value < 0x20 || scalar.value == 0x7F) && scalar != "\t" && scalar != "\n" && scalar != "\r" }
+        return UnicodeTables.bertControl.contains(scalar)
     }
 
-    /// ASCII punctuation (symbols included) or Unicode category P*.
+    /// Mn at Unicode 9.0.
+    static func isNonspacingMark(_ scalar: Unicode.Scalar) -> Bool {
+        !scalar.isASCII && UnicodeTables.nonspacingMark.contains(scalar)
+    }
+
+    /// ASCII punctuation (symbols included) or P* at Unicode 9.0.
     static func isPunctuation(_ scalar: Unicode.Scalar) -> Bool {
         if scalar.isASCII {
             let v = scalar.value
             return (33...47).contains(v) || (58...64).contains(v) || (91...96).contains(v) || (123...126).contains(v)
         }
-        switch scalar.properties.generalCategory {
-        case .connectorPunctuation, .dashPunctuation, .closePunctuation, .finalPunctuation, .initialPunctuation,
-             .otherPunctuation, .openPunctuation: return true
-        default: return false
-        }
+        return UnicodeTables.bertPunctuation.contains(scalar)
     }
 
     static func isCJKIdeograph(_ scalar: Unicode.Scalar) -> Bool {

@@ -2,8 +2,8 @@ import Foundation
 
 /// SentencePiece's precompiled normalizer (`nmt_nfkc` and friends): a Darts double-array trie of
 /// strings to replace, then the pool of replacements. Replacement follows `tokenizers` exactly:
-/// a grapheme cluster of under 6 bytes is replaced whole by its first (shortest) trie match;
-/// otherwise each of its characters is looked up alone.
+/// a grapheme cluster (as `tokenizers` segments them: GraphemeBreak) of under 6 bytes is replaced
+/// whole by its first (shortest) trie match; otherwise each of its characters is looked up alone.
 struct Precompiled: Normalizer {
     let trie: [UInt32]
     let pool: [UInt8]
@@ -21,14 +21,16 @@ struct Precompiled: Normalizer {
 
     func normalize(_ text: String) -> String {
         var result = ""
-        for grapheme in text {
-            let utf8 = Array(String(grapheme).utf8)
+        let scalars = Array(text.unicodeScalars)
+        for cluster in GraphemeBreak.clusters(scalars) {
+            var utf8: [UInt8] = []
+            for scalar in scalars[cluster] { utf8.append(contentsOf: UTF8.encode(scalar)!) }
             if utf8.count < 6, let replacement = transform(utf8) {
                 result += replacement
                 continue
             }
-            for scalar in grapheme.unicodeScalars {
-                result += transform(Array(String(scalar).utf8)) ?? String(scalar)
+            for scalar in scalars[cluster] {
+                if let replacement = transform(Array(UTF8.encode(scalar)!)) { result += replacement } else { result.unicodeScalars.append(scalar) }
             }
         }
         return result

@@ -74,16 +74,21 @@ public struct Tokenizer: Sendable {
     /// Token ids of a text, without special tokens or truncation.
     public func tokenize(_ text: String) -> [Int32] {
         var ids: [Int32] = []
+        forEachWord(of: text) { ids.append(contentsOf: $0) }
+        return ids
+    }
+
+    /// The ids of each word of a text in turn: an added token, or a word of the pre-tokenizer.
+    func forEachWord(of text: String, _ body: ([Int32]) -> Void) {
         for piece in addedTokens.split(text, normalizer: normalizer) {
             switch piece {
-            case .token(let id): ids.append(id)
+            case .token(let id): body([id])
             case .text(let normalized):
                 for word in preTokenizer?.split(normalized) ?? [normalized] where !word.isEmpty {
-                    ids.append(contentsOf: model.tokenize(word))
+                    body(model.tokenize(word))
                 }
             }
         }
-        return ids
     }
 
     /// The vocabulary string of one id (`##ing` stays `##ing`), as decoding a single id does.

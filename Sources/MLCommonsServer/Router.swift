@@ -38,6 +38,8 @@ typealias RouteHandler = @Sendable (APIRequest) async throws -> APIReply
 /// One route: method and path pattern, `{name}` segments binding parameters.
 struct Route: Sendable {
     let method: String
+    /// The pattern as written (`/_plugins/_ml/models/{id}`): what permissions are looked up by.
+    let pattern: String
     let segments: [Segment]
     let handler: RouteHandler
 
@@ -48,6 +50,7 @@ struct Route: Sendable {
 
     init(_ method: String, _ pattern: String, _ handler: @escaping RouteHandler) {
         self.method = method
+        self.pattern = pattern
         self.segments = pattern.split(separator: "/").map { part in
             part.hasPrefix("{") && part.hasSuffix("}") ? .parameter(String(part.dropFirst().dropLast())) : .literal(String(part))
         }

@@ -97,12 +97,6 @@ extension APIRequest {
     /// Who the request is from: the user of HTTP Basic credentials, else the anonymous user
     /// (there is no security plugin here; the name only selects a controller's per-user limit).
     var user: String {
-        guard let header = headers["Authorization"] ?? headers["authorization"],
-              header.lowercased().hasPrefix("basic "),
-              let decoded = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-              let text = String(data: decoded, encoding: .utf8),
-              let name = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first, !name.isEmpty
-        else { return Self.anonymousUser }
-        return String(name)
+        Credentials(authorization: headers["Authorization"] ?? headers["authorization"]).claimedUser ?? Self.anonymousUser
     }
 }

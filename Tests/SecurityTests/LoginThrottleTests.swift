@@ -59,7 +59,7 @@ final class FakeClock: Sendable {
         for _ in 0..<5 { throttle.recordFailure(user: "alice", address: "10.0.0.1") }
         throttle.recordSuccess(user: "alice", address: "10.0.0.1")
         #expect(throttle.decide(user: "alice", address: "10.0.0.7") == .allowed)
-        #expect(throttle.decide(user: "alice", address: "10.0.0.1") == .delayed(4))
+        #expect(throttle.decide(user: "alice", address: "10.0.0.1") == .delayed(2))
     }
 
     @Test func memoryIsBoundedAndLockedEntriesAreKeptLongest() {

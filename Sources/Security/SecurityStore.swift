@@ -44,7 +44,7 @@ public final class SecurityStore: Sendable {
         } else if let stored = existing.flatMap({ InternalUser(document: $0.source) }) {
             hash = stored.hash
         } else {
-            throw SecurityError.badRequest("Please specify either 'hash' or 'password' when creating a new internal user.")
+            throw SecurityError.badRequest("Please specify a 'password' when creating a new internal user.")
         }
         let user = InternalUser(name: name, hash: hash, backendRoles: update.backendRoles, securityRoles: update.securityRoles,
                                 attributes: update.attributes, description: update.description)

@@ -1,3 +1,4 @@
+import Foundation
 @testable import Security
 import Testing
 
@@ -61,5 +62,27 @@ import Testing
         try PasswordPolicy.check("Correct-Horse-7", userName: "alice")
         try PasswordPolicy.check("blue whale 42 swims", userName: "bob")
         #expect(throws: SecurityError.self) { try PasswordPolicy.check(String(repeating: "aB1", count: 400), userName: "bob") }
+    }
+
+    /// The derived key is PBKDF2-HMAC-SHA512 as Python's `hashlib` computes it, for the stored salt and count.
+    @Test func theHashIsStandardPBKDF2() throws {
+        let encoded = try hasher.hash("Correct-Horse-7 ✓")
+        let parts = encoded.split(separator: "$").map(String.init)  // pbkdf2-sha512, i=…, salt, hash
+        let script = """
+            import base64, hashlib, sys
+            salt = base64.b64decode(sys.argv[2])
+            print(base64.b64encode(hashlib.pbkdf2_hmac('sha512', sys.argv[1].encode(), salt, int(sys.argv[3]), 64)).decode())
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.environment["PYTHON"] ?? "/usr/bin/python3")
+        process.arguments = ["-c", script, "Correct-Horse-7 ✓", parts[2], String(parts[1].dropFirst(2))]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        process.waitUntilExit()
+        let python = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0)
+        #expect(python.trimmingCharacters(in: .whitespacesAndNewlines) == parts[3])
+        #expect(parts[1] == "i=210000")
     }
 }

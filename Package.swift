@@ -48,6 +48,12 @@ let package = Package(
             "OrderedJSON", "COpenBLAS", "CPrefetch",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], swiftSettings: engine),
+        // Users, roles, API keys, password hashing and permission rules: pure decisions over the store.
+        .target(name: "Security", dependencies: [
+            "OrderedJSON", "Storage",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CryptoExtras", package: "swift-crypto"),
+        ], swiftSettings: strict),
         // Remote models behind HTTP connectors.
         .target(name: "Connectors", dependencies: [
             "OrderedJSON",
@@ -105,6 +111,10 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
+        .testTarget(name: "SecurityTests", dependencies: [
+            "Security", "Storage", "OrderedJSON", .product(name: "Logging", package: "swift-log"),
+        ],
+                    swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "OrderedJSON"], swiftSettings: strict),
         .testTarget(name: "ServerTests", dependencies: [
             "mlcommons", "MLCommonsServer", "MLCommonsCore", "OrderedJSON", "TestSupport", "ProviderFakes",

@@ -86,9 +86,9 @@ import Testing
         }
     }
 
-    /// The idle timeout, the body timeout and the SIGTERM drain sit after TLS decryption.
-    @Test func connectionLimitsHoldUnderTLS() async throws {
-        try await Self.withTLSServer(["--idle-timeout", "3", "--body-timeout", "2", "--shutdown-timeout", "20"]) { client, server, certificates in
+    /// The idle and body timeouts sit after TLS decryption.
+    @Test func connectionTimeoutsHoldUnderTLS() async throws {
+        try await Self.withTLSServer(["--idle-timeout", "3", "--body-timeout", "2"]) { client, server, certificates in
             // A connection that never starts its handshake, and one that sends half a head: both closed.
             let silent = try RawConnection(port: server.port)
             #expect(await silent.readUntilClosed(timeout: .seconds(40)) != nil, "a connection without a handshake stayed open")
@@ -101,6 +101,14 @@ import Testing
             stalled.send("POST /_plugins/_ml/model_groups/_search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
             let cut = try #require(await stalled.readUntilClosed(timeout: .seconds(40)), "the stalled body was not cut")
             #expect(String(decoding: cut, as: UTF8.self).hasPrefix("HTTP/1.1 408"))
+            try await client.expect(200, "GET", "/")
+        }
+    }
+
+    /// The SIGTERM drain counts answers owed on TLS connections too. (The idle timeout stays at its
+    /// default: it starts when the answer's last part is queued, and would cut a client not reading.)
+    @Test func stopAnswersInFlightInFullUnderTLS() async throws {
+        try await Self.withTLSServer(["--shutdown-timeout", "20"]) { client, server, certificates in
 
             // An answer larger than the socket buffers, asked for by a client not reading yet, then a stop:
             // the answer arrives in full before the server exits.
@@ -148,7 +156,14 @@ import Testing
         try Data("not a certificate\n".utf8).write(to: notPEM)
         let encrypted = good.directory.appendingPathComponent("encrypted.key").path
         try TestCertificates.run(["/usr/bin/openssl", "pkey", "-in", good.keyFile, "-aes256", "-passout", "pass:secret", "-out", encrypted])
+        let empty = good.directory.appendingPathComponent("empty.pem")
+        try Data().write(to: empty)
+        let huge = good.directory.appendingPathComponent("huge.pem")
+        try Data(repeating: 0x41, count: 2 << 20).write(to: huge)
         let cases: [([String], String)] = [
+            (["--tls-cert", good.directory.path, "--tls-key", good.keyFile], "TLS certificate file \(good.directory.path) is not a regular file"),
+            (["--tls-cert", empty.path, "--tls-key", good.keyFile], "TLS certificate file \(empty.path) is empty"),
+            (["--tls-cert", good.certificateFile, "--tls-key", huge.path], "TLS key file \(huge.path) is more than a PEM key file can be"),
             (["--tls-cert", missing, "--tls-key", good.keyFile], "TLS certificate file \(missing) cannot be read"),
             (["--tls-cert", good.certificateFile, "--tls-key", missing], "TLS key file \(missing) cannot be read"),
             (["--tls-cert", notPEM.path, "--tls-key", good.keyFile], "TLS certificate file \(notPEM.path) "),

@@ -60,15 +60,15 @@ public struct ServerTLS: Sendable {
         guard attributes[.type] as? FileAttributeType == .typeRegular else {
             throw FileError(description: "TLS \(what) file \(path) is not a regular file")
         }
-        if let size = attributes[.size] as? Int, size > maxFileBytes {
-            throw FileError(description: "TLS \(what) file \(path) is \(size) bytes, more than a PEM \(what) file can be (\(maxFileBytes))")
-        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw FileError(description: "TLS \(what) file \(path) cannot be read: permission denied")
         }
         defer { try? handle.close() }
         let data = (try? handle.read(upToCount: maxFileBytes + 1)) ?? Data()
         guard !data.isEmpty else { throw FileError(description: "TLS \(what) file \(path) is empty") }
+        guard data.count <= maxFileBytes else {
+            throw FileError(description: "TLS \(what) file \(path) is more than a PEM \(what) file can be (\(maxFileBytes) bytes)")
+        }
         return Array(data)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import MLCommonsCore
 import NIOCore
@@ -135,9 +136,11 @@ struct MLCommonsResponder: HTTPResponder {
 /// Runs the server until it is told to stop (SIGINT / SIGTERM): on a stop it answers the requests in
 /// flight in full (up to `limits.shutdownTimeout`), then closes connections, then returns.
 public enum MLCommonsHTTPServer {
-    /// - Parameter onListening: called with the bound port (useful with port 0).
-    public static func run(commons: MLCommons, host: String, port: Int, limits: ConnectionLimits = ConnectionLimits(), logger: Logger,
-                           onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+    /// - Parameters:
+    ///   - tls: serve HTTPS with this certificate and key; nil serves plain HTTP.
+    ///   - onListening: called with the bound port (useful with port 0).
+    public static func run(commons: MLCommons, host: String, port: Int, tls: ServerTLS? = nil, limits: ConnectionLimits = ConnectionLimits(),
+                           logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let table = MLCommonsRoutes(commons: commons).table()
         let owed = OwedAnswers()
         let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [HangupWatcher(owed: owed)], idleTimeout: .init(limits.idleTimeout),
@@ -145,11 +148,13 @@ public enum MLCommonsHTTPServer {
                                                                                maxHeaderFieldCount: 200))
         let app = Application(
             responder: MLCommonsResponder(table: table, logger: logger, limits: limits),
-            server: .http1(configuration: http1),
+            // TLS sits first in each connection's pipeline: the HTTP codec, the watcher and the idle
+            // timer after it see decrypted requests, as over plain HTTP.
+            server: try tls.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0.configuration) } ?? .http1(configuration: http1),
             configuration: .init(address: .hostname(host, port: port), serverName: "mlcommons"),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
-                logger.info("mlcommons listening on http://\(host):\(bound) (node \(commons.node.id))")
+                logger.info("mlcommons listening on \(tls == nil ? "http" : "https")://\(host):\(bound) (node \(commons.node.id))")
                 onListening(bound)
             },
             logger: logger)

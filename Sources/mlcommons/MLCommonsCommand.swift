@@ -46,7 +46,25 @@ struct Serve: AsyncParsableCommand {
             help: "Seconds a stop (SIGTERM) waits for requests in flight before closing connections (env MLCOMMONS_SHUTDOWN_TIMEOUT).")
     var shutdownTimeout: Int = Int(ProcessInfo.processInfo.environment["MLCOMMONS_SHUTDOWN_TIMEOUT"] ?? "") ?? 30
 
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain to serve HTTPS with, with --tls-key (env MLCOMMONS_TLS_CERT).")
+    var tlsCert: String? = ProcessInfo.processInfo.environment["MLCOMMONS_TLS_CERT"]
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert, unencrypted (env MLCOMMONS_TLS_KEY).")
+    var tlsKey: String? = ProcessInfo.processInfo.environment["MLCOMMONS_TLS_KEY"]
+
+    @Flag(help: "Listen on a non-loopback --host although users and roles are not enforced (env MLCOMMONS_INSECURE=true).")
+    var insecure: Bool = false
+
     func validate() throws {
+        guard let insecure = Self.flag(insecure, env: "MLCOMMONS_INSECURE") else {
+            throw ValidationError("MLCOMMONS_INSECURE must be true or false, got \(ProcessInfo.processInfo.environment["MLCOMMONS_INSECURE"] ?? "")")
+        }
+        if let refusal = LoopbackRule.refusal(host: host, insecure: insecure) { throw ValidationError(refusal) }
+        switch (tlsCert, tlsKey) {
+        case (nil, nil), (.some, .some): break
+        case (.some, nil): throw ValidationError("--tls-cert needs --tls-key (env MLCOMMONS_TLS_KEY): the private key of the certificate")
+        case (nil, .some): throw ValidationError("--tls-key needs --tls-cert (env MLCOMMONS_TLS_CERT): the certificate chain of the key")
+        }
         for (name, value) in [("idle-timeout", idleTimeout), ("body-timeout", bodyTimeout), ("shutdown-timeout", shutdownTimeout)]
         where !(1...86_400).contains(value) {
             throw ValidationError("--\(name) must be between 1 and 86400 seconds, got \(value)")
@@ -54,7 +72,19 @@ struct Serve: AsyncParsableCommand {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, got \(port)") }
     }
 
+    /// A flag given on the command line, or else its environment variable: nil if that is not a boolean.
+    static func flag(_ given: Bool, env name: String) -> Bool? {
+        if given { return true }
+        switch ProcessInfo.processInfo.environment[name]?.lowercased() {
+        case nil, "", "false", "0": return false
+        case "true", "1": return true
+        default: return nil
+        }
+    }
+
     func run() async throws {
+        // Before the store opens: a bad certificate or key refuses to start without touching the data dir.
+        let tls = try tlsCert.map { try ServerTLS.load(certificateFile: $0, keyFile: tlsKey ?? "") }
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -74,7 +104,7 @@ struct Serve: AsyncParsableCommand {
         do {
             let limits = ConnectionLimits(idleTimeout: .seconds(idleTimeout), bodyTimeout: .seconds(bodyTimeout),
                                           shutdownTimeout: .seconds(shutdownTimeout))
-            try await MLCommonsHTTPServer.run(commons: commons, host: host, port: port, limits: limits, logger: logger) { bound in
+            try await MLCommonsHTTPServer.run(commons: commons, host: host, port: port, tls: tls, limits: limits, logger: logger) { bound in
                 try? String(bound).write(to: portFile, atomically: true, encoding: .utf8)
             }
         } catch {

@@ -30,9 +30,12 @@ def binary() -> str:
 class Server:
     """`mlcommons serve` on a free loopback port with its own data dir."""
 
-    def __init__(self, data_dir: pathlib.Path, artifacts_url: str):
+    def __init__(self, data_dir: pathlib.Path, artifacts_url: str, extra_args=(), ca_file=None):
         self.data_dir = data_dir
         self.artifacts_url = artifacts_url
+        self.extra_args = list(extra_args)
+        # With --tls-cert among extra_args: the CA that signed the server's certificate.
+        self.ca_file = ca_file
         self.log_path = data_dir.parent / (data_dir.name + ".log")
         self.process = None
         self.port = None
@@ -44,7 +47,7 @@ class Server:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [binary(), "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(self.data_dir),
-             "--artifacts-url", self.artifacts_url],
+             "--artifacts-url", self.artifacts_url, *self.extra_args],
             stdout=log, stderr=log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -59,11 +62,14 @@ class Server:
 
     def allow_loopback_mirror(self):
         """The mirror is on 127.0.0.1, which model downloads refuse by default."""
+        import ssl
         import urllib.request
         body = json.dumps({"persistent": {"plugins.ml_commons.allow_private_model_url": True}}).encode()
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/_cluster/settings", data=body, method="PUT",
+        scheme = "https" if self.ca_file else "http"
+        request = urllib.request.Request(f"{scheme}://127.0.0.1:{self.port}/_cluster/settings", data=body, method="PUT",
                                          headers={"Content-Type": "application/json"})
-        urllib.request.urlopen(request, timeout=10).read()
+        context = ssl.create_default_context(cafile=str(self.ca_file)) if self.ca_file else None
+        urllib.request.urlopen(request, timeout=10, context=context).read()
 
     def stop(self):
         if self.process and self.process.poll() is None:

@@ -18,9 +18,10 @@ struct HTTPReply: Sendable {
     func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
 }
 
-/// Plain HTTP over loopback, as a client sees the server.
+/// HTTP over loopback, as a client sees the server (HTTPS with a client that trusts its CA).
 struct TestClient: Sendable {
     let baseURL: String
+    var http: HTTPClient = .shared
 
     func send(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json") async throws -> HTTPReply {
         var request = HTTPClientRequest(url: baseURL + path)
@@ -29,7 +30,7 @@ struct TestClient: Sendable {
             request.body = .bytes(ByteBuffer(bytes: body))
             request.headers.add(name: "Content-Type", value: contentType)
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let response = try await http.execute(request, timeout: .seconds(60))
         let buffer = try await response.body.collect(upTo: 256 << 20)
         return HTTPReply(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
                          body: Array(buffer.readableBytesView))

@@ -12,7 +12,7 @@ final class ServerProcess: @unchecked Sendable {
     /// A command the binary runs under (e.g. `prlimit --fsize=N`), for the next start.
     var launcher: [String] = []
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var baseURL: String { "\(extraArguments.contains("--tls-cert") ? "https" : "http")://127.0.0.1:\(port)" }
 
     /// More `serve` options (timeouts, …).
     let extraArguments: [String]

@@ -33,11 +33,15 @@ struct ModelLocation: ParsableArguments {
         guard let file = path.map(URL.init(fileURLWithPath:)) ?? (FileManager.default.fileExists(atPath: beside.path) ? beside : nil) else {
             return (ModelOptions(), nil)
         }
-        // A config file is small; a larger one is not what it claims to be.
-        let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
-        guard size <= 16 << 20 else { throw ValidationError("\(file.path) is larger than 16 MiB: not a model config") }
+        // A config file is small; a larger one is not what it claims to be. Read at most one byte past
+        // the limit (the size a file claims says nothing for a pipe or a device such as /dev/zero).
+        let limit = 16 << 20
+        let handle = try FileHandle(forReadingFrom: file)
+        let data = try handle.read(upToCount: limit + 1) ?? Data()
+        try? handle.close()
+        guard data.count <= limit else { throw ValidationError("\(file.path) is larger than 16 MiB: not a model config") }
         do {
-            let json = try JSON.parse(Data(contentsOf: file))
+            let json = try JSON.parse(data)
             // A config.json found beside the zip may describe another artifact of the folder: its hash says.
             if path == nil, let hash = json["model_content_hash_value"]?.stringValue, try hash.lowercased() != sha256() {
                 printError("note: \(file.path) is for another artifact (its model_content_hash_value differs); not used")

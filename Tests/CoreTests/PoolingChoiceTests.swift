@@ -48,6 +48,8 @@ import Testing
         }
         #expect(broken?.reason.contains("all_config is not valid JSON") == true)
         #expect(throws: MLError.self) { try NativeInferenceEngine.options(for: Self.request("custom", config: ["embedding_dimension": -3])) }
+        // A null dimension is no dimension, as a missing one.
+        #expect(try NativeInferenceEngine.options(for: Self.request("custom", config: ["embedding_dimension": nil])).embeddingDimension == nil)
         // A HF config given as an object (as some clients send it) is read like the string form.
         let object = try NativeInferenceEngine.options(for: Self.request("custom", config: ["all_config": ["model_type": "mpnet", "hidden_size": 16]]))
         #expect(object.encoderConfig?["model_type"] == "mpnet")

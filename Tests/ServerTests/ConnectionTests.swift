@@ -47,36 +47,23 @@ import Testing
         // The drain waits only for answers owed, so a generous timeout costs nothing when all goes
         // well, and a loaded machine that needs seconds to write 13 MB does not cut the answer.
         try await Self.withServer(["--shutdown-timeout", "20"]) { client, server in
-            // A 10 MB chunk (the first of two, so nothing checks it as a model), returned base64-encoded:
-            // an answer larger than the socket buffers.
-            try await client.setPersistent(["plugins.ml_commons.allow_registering_model_via_local_file": true])
-            var generator = SystemRandomNumberGenerator()
-            let chunk = (0..<10_000_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            let meta = try await client.expect(200, "POST", "/_plugins/_ml/models/_register_meta", [
-                "name": "big", "version": "1", "model_format": "TORCH_SCRIPT", "model_content_hash_value": .string(String(repeating: "ab", count: 32)),
-                "model_content_size_in_bytes": .int(Int64(chunk.count) * 2), "total_chunks": 2, "function_name": "SPARSE_TOKENIZE"])
-            let modelID = try #require(meta["model_id"]?.stringValue)
-            let uploaded = try await client.send("POST", "/_plugins/_ml/models/\(modelID)/upload_chunk/0", body: chunk, contentType: "application/octet-stream")
-            #expect(uploaded.status == 200, "\(uploaded.text)")
+            let (modelID, chunk) = try await LargeAnswer.upload(client)
 
             // A client stalled mid-body, and a client that asked for the chunk and is not reading yet.
             let stalled = try RawConnection(port: server.port)
             stalled.send("POST /_plugins/_ml/models/_search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"q")
             let reader = try RawConnection(port: server.port)
-            reader.send("GET /_plugins/_ml/models/\(modelID)_0?return_content=true HTTP/1.1\r\nHost: x\r\n\r\n")
+            reader.send(LargeAnswer.request(modelID))
             try await Task.sleep(for: .milliseconds(800))
 
             kill(server.processID, SIGTERM)
             let response = try #require(await reader.readUntilClosed(timeout: .seconds(30)), "the answer never ended")
-            let separator = Array("\r\n\r\n".utf8)
-            let headEnd = try #require((0...(response.count - 4)).first { Array(response[$0..<($0 + 4)]) == separator })
-            let head = String(decoding: response[..<headEnd], as: UTF8.self)
+            let (head, body) = try #require(LargeAnswer.split(response), "no HTTP head in \(response.count) bytes")
             #expect(head.hasPrefix("HTTP/1.1 200"))
             let length = try #require(head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
                 .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) })
-            #expect(response.count - headEnd - 4 == length, "answer cut at \(response.count - headEnd - 4) of \(length) bytes")
-            let body = try JSON.parse(Array(response[(headEnd + 4)...]))
-            #expect(body["model_content"]?.stringValue.flatMap { Data(base64Encoded: $0) }.map(Array.init) == chunk)
+            #expect(body.count == length, "answer cut at \(body.count) of \(length) bytes")
+            #expect(try LargeAnswer.content(body) == chunk)
 
             // The stalled client does not hold the stop for ever.
             let deadline = ContinuousClock.now + .seconds(40)

@@ -112,27 +112,17 @@ import Testing
 
             // An answer larger than the socket buffers, asked for by a client not reading yet, then a stop:
             // the answer arrives in full before the server exits.
-            try await client.setPersistent(["plugins.ml_commons.allow_registering_model_via_local_file": true])
-            var generator = SystemRandomNumberGenerator()
-            let chunk = (0..<10_000_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            let meta = try await client.expect(200, "POST", "/_plugins/_ml/models/_register_meta", [
-                "name": "big", "version": "1", "model_format": "TORCH_SCRIPT", "model_content_hash_value": .string(String(repeating: "ab", count: 32)),
-                "model_content_size_in_bytes": .int(Int64(chunk.count) * 2), "total_chunks": 2, "function_name": "SPARSE_TOKENIZE"])
-            let modelID = try #require(meta["model_id"]?.stringValue)
-            let uploaded = try await client.send("POST", "/_plugins/_ml/models/\(modelID)/upload_chunk/0", body: chunk, contentType: "application/octet-stream")
-            #expect(uploaded.status == 200, "\(uploaded.text)")
+            let (modelID, chunk) = try await LargeAnswer.upload(client)
             let reader = try OpenSSLConnection(port: server.port, certificates: certificates)
-            reader.send("GET /_plugins/_ml/models/\(modelID)_0?return_content=true HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            reader.send(LargeAnswer.request(modelID, close: true))
             try await Task.sleep(for: .milliseconds(1500))
             kill(server.processID, SIGTERM)
             // Not reading for longer than swift-nio-ssl's own close waits (5 s) to flush: only the drain keeps the answer.
             try await Task.sleep(for: .seconds(7))
             let response = try #require(await reader.readUntilClosed(timeout: .seconds(40)), "the answer never ended")
-            let separator = Array("\r\n\r\n".utf8)
-            let headEnd = try #require((0...(max(response.count - 4, 0))).first { Array(response[$0..<min($0 + 4, response.count)]) == separator })
-            #expect(String(decoding: response[..<headEnd], as: UTF8.self).hasPrefix("HTTP/1.1 200"))
-            let body = try JSON.parse(Array(response[(headEnd + 4)...]))
-            #expect(body["model_content"]?.stringValue.flatMap { Data(base64Encoded: $0) }.map(Array.init) == chunk)
+            let (head, body) = try #require(LargeAnswer.split(response), "no HTTP head in \(response.count) bytes")
+            #expect(head.hasPrefix("HTTP/1.1 200"))
+            #expect(try LargeAnswer.content(body) == chunk)
             #expect(await server.waitForExit(timeout: .seconds(40)) == 0)
         }
     }

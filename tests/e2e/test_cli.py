@@ -96,3 +96,7 @@ def test_embed_takes_the_model_config_of_an_artifact(tmp_path):
     result = subprocess.run([binary(), "embed", "--model", str(onnx / "mpnet-onnx.zip"), "--model-config", str(tmp_path / "broken.json")],
                             input=b"x\n", capture_output=True, timeout=60)
     assert result.returncode != 0 and b"all_config is not valid JSON" in result.stderr
+    # A device that never ends is read no further than the size limit.
+    result = subprocess.run([binary(), "embed", "--model", str(onnx / "mpnet-onnx.zip"), "--model-config", "/dev/zero"],
+                            input=b"x\n", capture_output=True, timeout=60)
+    assert result.returncode != 0 and b"larger than 16 MiB" in result.stderr

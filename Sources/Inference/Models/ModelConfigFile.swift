@@ -27,7 +27,7 @@ extension ModelOptions {
         // ML Commons also accepts LAST_TOKEN and NONE; those leave pooling to the model (or MEAN).
         pooling = config["pooling_mode"]?.stringValue.flatMap(PoolingMode.init(parsing:))
         normalize = config["normalize_result"]?.boolValue
-        if let dimension = config["embedding_dimension"] {
+        if let dimension = config["embedding_dimension"], !dimension.isNull {
             guard let value = dimension.intValue, (1...65_536).contains(value) else {
                 throw InferenceError("model_config.embedding_dimension must be a whole number from 1 to 65536")
             }

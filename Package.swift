@@ -64,7 +64,7 @@ let package = Package(
         ], swiftSettings: strict),
         // The domain: groups, models, tasks, settings, registration and deployment.
         .target(name: "MLCommonsCore", dependencies: [
-            "OrderedJSON", "Storage", "Inference", "Connectors",
+            "OrderedJSON", "Storage", "Inference", "Connectors", "Security",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -72,7 +72,7 @@ let package = Package(
         ], swiftSettings: strict),
         // HTTP routes, request decoding, OpenSearch-style errors.
         .target(name: "MLCommonsServer", dependencies: [
-            "OrderedJSON", "MLCommonsCore", "Storage",
+            "OrderedJSON", "MLCommonsCore", "Storage", "Security",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -81,7 +81,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
         .executableTarget(name: "mlcommons", dependencies: [
-            "MLCommonsServer", "MLCommonsCore", "Inference", "OrderedJSON",
+            "MLCommonsServer", "MLCommonsCore", "Inference", "OrderedJSON", "Security",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -89,7 +89,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .testTarget(name: "CoreTests", dependencies: [
-            "MLCommonsCore", "Storage", "OrderedJSON", "Inference",
+            "MLCommonsCore", "Storage", "OrderedJSON", "Inference", "Security",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             .product(name: "Logging", package: "swift-log"),
@@ -119,7 +119,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "OrderedJSON"], swiftSettings: strict),
         .testTarget(name: "ServerTests", dependencies: [
-            "mlcommons", "MLCommonsServer", "MLCommonsCore", "OrderedJSON", "TestSupport", "ProviderFakes",
+            "mlcommons", "MLCommonsServer", "MLCommonsCore", "OrderedJSON", "TestSupport", "ProviderFakes", "Security",
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,5 +1,6 @@
 import MLCommonsCore
 import OrderedJSON
+import Security
 import Storage
 
 /// Renders failures as OpenSearch does: `{"error": {"root_cause": [...], "type", "reason"}, "status"}`.
@@ -8,6 +9,10 @@ enum ErrorReplies {
         switch error {
         case let error as MLError:
             return body(status: error.status, type: error.type, reason: error.reason, extra: error.extra)
+        case let error as SecurityError:
+            var reply = body(status: error.status, type: error.type, reason: error.reason)
+            if error.status == 401 { reply.headers.append(("WWW-Authenticate", #"Basic realm="OpenSearch Security""#)) }
+            return reply
         case let error as JSONParseError:
             return body(status: 400, type: "json_parse_exception", reason: error.description)
         case let error as SearchRequestError:

@@ -12,6 +12,7 @@ enum ErrorReplies {
         case let error as SecurityError:
             var reply = body(status: error.status, type: error.type, reason: error.reason)
             if error.status == 401 { reply.headers.append(("WWW-Authenticate", #"Basic realm="OpenSearch Security""#)) }
+            if let seconds = error.retryAfter { reply.headers.append(("Retry-After", String(seconds))) }
             return reply
         case let error as JSONParseError:
             return body(status: 400, type: "json_parse_exception", reason: error.description)

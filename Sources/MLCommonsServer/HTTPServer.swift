@@ -7,6 +7,7 @@ import Logging
 import MLCommonsCore
 import NIOCore
 import OrderedJSON
+import Security
 import ServiceLifecycle
 
 /// How long connections may take: idle between requests or inside a request's head (a slow-header
@@ -34,6 +35,8 @@ struct MLCommonsResponder: HTTPResponder {
     let table: RouteTable
     let logger: Logger
     let limits: ConnectionLimits
+    /// Nil while security is off: no user, every request served.
+    let security: EdgeSecurity?
     /// Chunk uploads are 10 MB; other bodies are small. Larger requests get a 413.
     static let maxBodyBytes = 64 << 20
 
@@ -46,28 +49,7 @@ struct MLCommonsResponder: HTTPResponder {
         do {
             let query = Self.queryParameters(request.uri)
             pretty = query["pretty"].map { $0.isEmpty || $0 == "true" } ?? false
-            switch table.resolve(method: method, path: path) {
-            case .notFound:
-                reply = ErrorReplies.noHandler(method: method, uri: request.uri.string)
-            case .wrongMethod(let allowed):
-                reply = ErrorReplies.wrongMethod(method: method, uri: request.uri.string, allowed: allowed)
-            case .found(let route, let parameters):
-                let body = try await Self.collectBody(request, timeout: limits.bodyTimeout)
-                var headers: [String: String] = [:]
-                for field in request.headers { headers[field.name.canonicalName] = field.value }
-                if body.readableBytes > 0, !ContentTypeRule.isAccepted(request.headers[.contentType], path: path) {
-                    reply = ErrorReplies.unsupportedContentType(request.headers[.contentType])
-                    break
-                }
-                let apiRequest = APIRequest(method: method, path: path, parameters: parameters, query: query,
-                                            body: Array(body.readableBytesView), headers: headers)
-                // A client that hangs up cancels its request: queued work for it is dropped, not computed.
-                if let watcher = await context.hangupWatcher() {
-                    reply = try await watcher.cancellingOnHangup { try await route.handler(apiRequest) }
-                } else {
-                    reply = try await route.handler(apiRequest)
-                }
-            }
+            reply = try await answer(request, query: query, context: context)
         } catch let timedOut as BodyTimedOut {
             reply = ErrorReplies.body(status: 408, type: "timeout_exception", reason: "the request body did not arrive within \(timedOut.timeout)")
             reply.headers.append(("Connection", "close"))
@@ -81,6 +63,51 @@ struct MLCommonsResponder: HTTPResponder {
         let millis = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         logger.info("\(method) \(path) \(reply.status) \(String(format: "%.1f", millis))ms")
         return Self.response(reply, pretty: pretty, head: method == "HEAD")
+    }
+
+    /// Resolves the route, checks the caller when security is on (before the body is read: a caller
+    /// we do not know sends nothing we hold), and runs the handler as that caller.
+    private func answer(_ request: Request, query: [String: String], context: Context) async throws -> APIReply {
+        let method = request.method.rawValue
+        let path = request.uri.path
+        let resolution = table.resolve(method: method, path: path)
+        var caller: Authenticator.Authenticated?
+        if let security {
+            // Unknown paths need credentials too: an anonymous client learns nothing of the routes.
+            let access = if case .found(let route, _) = resolution { route.access } else { RouteAccess.authenticated }
+            if access != .anonymous {
+                let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
+                let authenticated = try await security.authenticate(authorization: request.headers[.authorization], address: address,
+                                                                    method: method, path: path)
+                if let refusal = security.refusal(authenticated, access: access, address: address, method: method, path: path) {
+                    return refusal
+                }
+                caller = authenticated
+            }
+        }
+        switch resolution {
+        case .notFound:
+            return ErrorReplies.noHandler(method: method, uri: request.uri.string)
+        case .wrongMethod(let allowed):
+            return ErrorReplies.wrongMethod(method: method, uri: request.uri.string, allowed: allowed)
+        case .found(let route, let parameters):
+            let body = try await Self.collectBody(request, timeout: limits.bodyTimeout)
+            var headers: [String: String] = [:]
+            for field in request.headers { headers[field.name.canonicalName] = field.value }
+            if body.readableBytes > 0, !ContentTypeRule.isAccepted(request.headers[.contentType], path: path) {
+                return ErrorReplies.unsupportedContentType(request.headers[.contentType])
+            }
+            var apiRequest = APIRequest(method: method, path: path, parameters: parameters, query: query,
+                                        body: Array(body.readableBytesView), headers: headers)
+            apiRequest.principal = caller?.principal
+            let principal = caller?.principal
+            let run: @Sendable () async throws -> APIReply = { [apiRequest] in
+                try await Caller.$principal.withValue(principal) { try await route.handler(apiRequest) }
+            }
+            // A client that hangs up cancels its request: queued work for it is dropped, not computed.
+            if let watcher = await context.hangupWatcher() { return try await watcher.cancellingOnHangup(run) }
+            return try await run()
+        }
     }
 
     /// The whole body, at most `maxBodyBytes` (413) within `timeout` (408): a client trickling its
@@ -138,23 +165,27 @@ struct MLCommonsResponder: HTTPResponder {
 public enum MLCommonsHTTPServer {
     /// - Parameters:
     ///   - tls: serve HTTPS with this certificate and key; nil serves plain HTTP.
+    ///   - security: authenticates and authorizes every request; nil serves everyone (security off).
     ///   - onListening: called with the bound port (useful with port 0).
-    public static func run(commons: MLCommons, host: String, port: Int, tls: ServerTLS? = nil, limits: ConnectionLimits = ConnectionLimits(),
+    public static func run(commons: MLCommons, host: String, port: Int, tls: ServerTLS? = nil, security: Authenticator? = nil,
+                           limits: ConnectionLimits = ConnectionLimits(),
                            logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        let table = MLCommonsRoutes(commons: commons).table()
+        var table = MLCommonsRoutes(commons: commons).table()
+        if let security { SecurityRoutes(authenticator: security).add(to: &table) }
         let owed = OwedAnswers()
         let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [HangupWatcher(owed: owed)], idleTimeout: .init(limits.idleTimeout),
                                                httpDecoderConfiguration: .init(maxHeaderFieldSize: 32 << 10, maxHeaderListSize: 64 << 10,
                                                                                maxHeaderFieldCount: 200))
         let app = Application(
-            responder: MLCommonsResponder(table: table, logger: logger, limits: limits),
+            responder: MLCommonsResponder(table: table, logger: logger, limits: limits,
+                                          security: security.map { EdgeSecurity(authenticator: $0, logger: logger) }),
             // TLS sits first in each connection's pipeline: the HTTP codec, the watcher and the idle
             // timer after it see decrypted requests, as over plain HTTP.
             server: try tls.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0.configuration) } ?? .http1(configuration: http1),
             configuration: .init(address: .hostname(host, port: port), serverName: "mlcommons"),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
-                logger.info("mlcommons listening on \(tls == nil ? "http" : "https")://\(host):\(bound) (node \(commons.node.id))")
+                logger.info("mlcommons listening on \(tls == nil ? "http" : "https")://\(host):\(bound) (node \(commons.node.id), security \(security == nil ? "off" : "on"))")
                 onListening(bound)
             },
             logger: logger)

@@ -94,9 +94,9 @@ extension APIRequest {
     /// The security plugin's name for requests without credentials.
     static let anonymousUser = "opendistro_security_anonymous"
 
-    /// Who the request is from: the user of HTTP Basic credentials, else the anonymous user
-    /// (there is no security plugin here; the name only selects a controller's per-user limit).
+    /// Who the request is from, for a controller's per-user limit: the authenticated user with
+    /// security on; with it off, the user HTTP Basic credentials name (unchecked), else the anonymous user.
     var user: String {
-        Credentials(authorization: headers["Authorization"] ?? headers["authorization"]).claimedUser ?? Self.anonymousUser
+        principal?.name ?? Credentials(authorization: headers["authorization"]).claimedUser ?? Self.anonymousUser
     }
 }

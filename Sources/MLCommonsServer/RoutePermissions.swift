@@ -1,3 +1,15 @@
+/// What a route asks of its caller when security is on.
+enum RouteAccess: Sendable, Equatable {
+    /// Anyone, without credentials (the security plugin's health check).
+    case anonymous
+    /// Any authenticated user: who am I, my own account and API keys.
+    case authenticated
+    /// Security administrators only (users, roles, mappings): holders of `all_access`.
+    case securityAdmin
+    /// A role of the caller must allow this cluster action.
+    case action(String)
+}
+
 /// The permission each route needs, named as the OpenSearch security plugin names actions (§8 of the
 /// API reference): ML Commons' `cluster:admin/opensearch/ml/...` actions, and OpenSearch core's
 /// names for the cluster and index routes this server answers. Looked up by a route's method and

@@ -1,5 +1,6 @@
 import Foundation
 import OrderedJSON
+import Security
 
 /// A request as the route handlers see it.
 public struct APIRequest: Sendable {
@@ -9,6 +10,8 @@ public struct APIRequest: Sendable {
     public let query: [String: String]
     public let body: [UInt8]
     public let headers: [String: String]
+    /// Who sent it, once authenticated; nil while security is off.
+    public var principal: Principal? = nil
 
     /// The body as JSON; nil when empty. Malformed JSON is a 400 with the parse position.
     public func json() throws -> JSON? {
@@ -42,19 +45,29 @@ struct Route: Sendable {
     let pattern: String
     let segments: [Segment]
     let handler: RouteHandler
+    /// What the route requires of its caller when security is on; nil: the permission
+    /// `RoutePermissions` names for its method and pattern.
+    let declaredAccess: RouteAccess?
 
     enum Segment: Sendable, Equatable {
         case literal(String)
         case parameter(String)
     }
 
-    init(_ method: String, _ pattern: String, _ handler: @escaping RouteHandler) {
+    init(_ method: String, _ pattern: String, access: RouteAccess? = nil, _ handler: @escaping RouteHandler) {
         self.method = method
         self.pattern = pattern
+        self.declaredAccess = access
         self.segments = pattern.split(separator: "/").map { part in
             part.hasPrefix("{") && part.hasSuffix("}") ? .parameter(String(part.dropFirst().dropLast())) : .literal(String(part))
         }
         self.handler = handler
+    }
+
+    /// What a caller needs: the declared access, else the route's cluster action; a route neither
+    /// names is for security administrators only (a test holds every route to having one).
+    var access: RouteAccess {
+        declaredAccess ?? RoutePermissions.action(method: method, pattern: pattern).map(RouteAccess.action) ?? .securityAdmin
     }
 
     /// Parameters bound by this route's pattern, or nil when the path does not fit.
@@ -79,8 +92,8 @@ struct Route: Sendable {
 struct RouteTable: Sendable {
     private(set) var routes: [Route] = []
 
-    mutating func add(_ method: String, _ pattern: String, _ handler: @escaping RouteHandler) {
-        routes.append(Route(method, pattern, handler))
+    mutating func add(_ method: String, _ pattern: String, access: RouteAccess? = nil, _ handler: @escaping RouteHandler) {
+        routes.append(Route(method, pattern, access: access, handler))
     }
 
     mutating func add(_ methods: [String], _ pattern: String, _ handler: @escaping RouteHandler) {

@@ -4,6 +4,8 @@ public struct SecurityError: Error, Sendable, Equatable, CustomStringConvertible
     public let status: Int
     public let type: String
     public let reason: String
+    /// Seconds a throttled client should wait (sent as `Retry-After`).
+    public var retryAfter: Int?
 
     public init(status: Int, type: String, reason: String) {
         self.status = status
@@ -30,8 +32,10 @@ public struct SecurityError: Error, Sendable, Equatable, CustomStringConvertible
 
     /// Too many failed logins for a user or an address; `retryAfter` seconds until the next attempt is heard.
     public static func throttled(retryAfter: Int) -> SecurityError {
-        SecurityError(status: 429, type: "security_exception",
-                      reason: "Too many failed login attempts; try again in \(retryAfter) seconds")
+        var error = SecurityError(status: 429, type: "security_exception",
+                                  reason: "Too many failed login attempts; try again in \(retryAfter) seconds")
+        error.retryAfter = retryAfter
+        return error
     }
 
     /// Built-in roles (and anything else marked reserved) cannot be changed, as the security plugin answers.

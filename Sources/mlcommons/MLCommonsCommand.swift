@@ -4,6 +4,7 @@ import Inference
 import Logging
 import MLCommonsCore
 import MLCommonsServer
+import Security
 
 @main
 struct MLCommonsCommand: AsyncParsableCommand {
@@ -52,14 +53,23 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert, unencrypted (env MLCOMMONS_TLS_KEY).")
     var tlsKey: String? = ProcessInfo.processInfo.environment["MLCOMMONS_TLS_KEY"]
 
-    @Flag(help: "Listen on a non-loopback --host although users and roles are not enforced (env MLCOMMONS_INSECURE=true).")
+    @Flag(help: ArgumentHelp("Require users and roles: HTTP Basic or API keys on every request, permissions per route, model access control (env MLCOMMONS_SECURITY=true).",
+                             discussion: "The first start needs MLCOMMONS_INITIAL_ADMIN_PASSWORD: the password of user admin."))
+    var security: Bool = false
+
+    @Flag(help: "Listen on a non-loopback --host without --security, or with it but without TLS (env MLCOMMONS_INSECURE=true).")
     var insecure: Bool = false
 
     func validate() throws {
         guard let insecure = Self.flag(insecure, env: "MLCOMMONS_INSECURE") else {
             throw ValidationError("MLCOMMONS_INSECURE must be true or false, got \(ProcessInfo.processInfo.environment["MLCOMMONS_INSECURE"] ?? "")")
         }
-        if let refusal = LoopbackRule.refusal(host: host, insecure: insecure) { throw ValidationError(refusal) }
+        guard let security = Self.flag(security, env: "MLCOMMONS_SECURITY") else {
+            throw ValidationError("MLCOMMONS_SECURITY must be true or false, got \(ProcessInfo.processInfo.environment["MLCOMMONS_SECURITY"] ?? "")")
+        }
+        if let refusal = LoopbackRule.refusal(host: host, insecure: insecure, security: security, tls: tlsCert != nil) {
+            throw ValidationError(refusal)
+        }
         switch (tlsCert, tlsKey) {
         case (nil, nil), (.some, .some): break
         case (.some, nil): throw ValidationError("--tls-cert needs --tls-key (env MLCOMMONS_TLS_KEY): the private key of the certificate")
@@ -82,6 +92,20 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
+    /// Security on: the first start creates user `admin` from MLCOMMONS_INITIAL_ADMIN_PASSWORD (as
+    /// OpenSearch does with OPENSEARCH_INITIAL_ADMIN_PASSWORD) and refuses to start without a strong one.
+    static func startSecurity(_ commons: MLCommons, logger: Logger) async throws -> Authenticator {
+        let store = SecurityStore(store: commons.store)
+        do {
+            if try await store.bootstrap(initialAdminPassword: ProcessInfo.processInfo.environment["MLCOMMONS_INITIAL_ADMIN_PASSWORD"]) {
+                logger.notice("security: created user admin (role all_access) from MLCOMMONS_INITIAL_ADMIN_PASSWORD")
+            }
+        } catch let error as SecurityError {
+            throw StartRefused(reason: "security: \(error.reason)")
+        }
+        return Authenticator(store: store)
+    }
+
     func run() async throws {
         // Before the store opens: a bad certificate or key refuses to start without touching the data dir.
         let tls = try tlsCert.map { try ServerTLS.load(certificateFile: $0, keyFile: tlsKey ?? "") }
@@ -102,9 +126,11 @@ struct Serve: AsyncParsableCommand {
                                    artifactsBaseURL: artifactsURL ?? ProcessInfo.processInfo.environment["MLCOMMONS_ARTIFACTS_URL"]), logger: logger)
         let portFile = directory.appendingPathComponent("http.port")
         do {
+            let authenticator = Self.flag(security, env: "MLCOMMONS_SECURITY") == true ? try await Self.startSecurity(commons, logger: logger) : nil
             let limits = ConnectionLimits(idleTimeout: .seconds(idleTimeout), bodyTimeout: .seconds(bodyTimeout),
                                           shutdownTimeout: .seconds(shutdownTimeout))
-            try await MLCommonsHTTPServer.run(commons: commons, host: host, port: port, tls: tls, limits: limits, logger: logger) { bound in
+            try await MLCommonsHTTPServer.run(commons: commons, host: host, port: port, tls: tls, security: authenticator,
+                                              limits: limits, logger: logger) { bound in
                 try? String(bound).write(to: portFile, atomically: true, encoding: .utf8)
             }
         } catch {
@@ -113,4 +139,10 @@ struct Serve: AsyncParsableCommand {
         }
         try await commons.close()
     }
+}
+
+/// Why the server would not start, said plainly (without the usage text a `ValidationError` adds).
+struct StartRefused: Error, CustomStringConvertible {
+    let reason: String
+    var description: String { reason }
 }

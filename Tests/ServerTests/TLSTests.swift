@@ -174,7 +174,8 @@ import Testing
     @Test func nonLoopbackHostNeedsInsecure() async throws {
         let refused = try await Self.refusedStart(["--host", "0.0.0.0"])
         #expect(refused.status != 0)
-        #expect(refused.log.contains("refusing to listen on 0.0.0.0 without security: users and roles are not enforced yet; bind to 127.0.0.1, "
+        #expect(refused.log.contains("refusing to listen on 0.0.0.0 without --security: anyone who reaches the port could do everything; "
+            + "turn security on (--security, env MLCOMMONS_SECURITY=true), bind to 127.0.0.1, "
             + "or pass --insecure to accept that anyone who reaches the port can do everything"), "\(refused.log)")
 
         let server = ServerProcess(extraArguments: ["--host", "0.0.0.0", "--insecure"])

@@ -24,7 +24,8 @@ enum Credentials: Equatable, Sendable {
         let value = header.dropFirst(scheme.count).trimmingCharacters(in: .whitespaces)
         switch scheme {
         case "basic": self = Self.basic(value)
-        case "bearer":
+        // `ApiKey` is how OpenSearch's own API keys are sent; OpenAI-style clients send `Bearer`.
+        case "bearer", "apikey":
             guard !value.isEmpty, value.utf8.count <= Self.maxTokenLength, value.unicodeScalars.allSatisfy(Self.isTokenCharacter) else {
                 self = .malformed("the bearer token is empty, too long or holds characters a token cannot")
                 return

@@ -22,10 +22,27 @@ struct HTTPReply: Sendable {
 struct TestClient: Sendable {
     let baseURL: String
     var http: HTTPClient = .shared
+    /// Sent with every request (credentials).
+    var headers: [(String, String)] = []
+
+    /// The same client, sending HTTP Basic credentials.
+    func signedIn(_ user: String, _ password: String) -> TestClient {
+        var client = self
+        client.headers = [("Authorization", "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())]
+        return client
+    }
+
+    /// The same client, sending an API key as a bearer token.
+    func withKey(_ key: String) -> TestClient {
+        var client = self
+        client.headers = [("Authorization", "Bearer " + key)]
+        return client
+    }
 
     func send(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json") async throws -> HTTPReply {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .init(rawValue: method)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body {
             request.body = .bytes(ByteBuffer(bytes: body))
             request.headers.add(name: "Content-Type", value: contentType)

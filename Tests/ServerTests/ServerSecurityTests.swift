@@ -91,4 +91,210 @@ import Testing
             #expect(server.server.log().contains(#"audit MISSING_PRIVILEGES user="user2" address=127.0.0.1 request="POST /_plugins/_ml/models/_register" action cluster:admin/opensearch/ml/register_model"#))
         }
     }
+
+    @Test func missingOrWrongCredentialsAre401WithAChallengeAndAnAuditLine() async throws {
+        try await SecureServer.with { server in
+            let wrong = "Wrong-guess-77"
+            // Three failed checks from one address: the throttle's free allowance (more are slowed, below).
+            let attempts: [(TestClient, String, String)] = [
+                (server.anonymous.signedIn("admin", wrong), "GET", "/"),
+                (server.anonymous.signedIn("nobody", wrong), "GET", "/no/such/route"),
+                (server.anonymous.withKey("mlk_0123456789abcdef01234567_" + String(repeating: "ab", count: 32)), "GET", "/_plugins/_ml/models/_search"),
+            ] + [("GET", "/"), ("GET", "/_plugins/_ml/models/_search"), ("POST", "/no/such/route")].map { (server.anonymous, $0.0, $0.1) }
+            for (client, method, path) in attempts {
+                let reply = try await client.send(method, path)
+                #expect(reply.status == 401, "\(client.headers) \(method) \(path): \(reply.text)")
+                #expect(reply.header("WWW-Authenticate") == #"Basic realm="OpenSearch Security""#)
+                #expect(try reply.json["error"]?["type"]?.stringValue == "security_exception")
+                #expect(!reply.text.contains(wrong))
+            }
+            // Headers that are not credentials at all.
+            for header in ["Basic !!!", "Basic " + Data("no-colon".utf8).base64EncodedString(), "Digest abc", "Bearer", "Bearer a b"] {
+                var client = server.anonymous
+                client.headers = [("Authorization", header)]
+                #expect(try await client.send("GET", "/").status == 401, "\(header)")
+            }
+            // The plugin's health check needs none; a good password is served.
+            let health = try await server.anonymous.expect(200, "GET", "/_plugins/_security/health")
+            #expect(health["status"]?.stringValue == "UP")
+            try await server.admin.expect(200, "GET", "/")
+            let log = server.server.log()
+            #expect(log.contains(#"audit AUTHENTICATION_FAILED user="<none>" address=127.0.0.1 request="GET /" no credentials"#))
+            #expect(log.contains(#"audit AUTHENTICATION_FAILED user="nobody" address=127.0.0.1 request="GET /no/such/route" wrong user name or password"#))
+            #expect(log.contains("unknown or revoked API key"))
+            try server.expectLogHolds(none: [wrong, SecureServer.adminPassword])
+        }
+    }
+
+    @Test func theSecurityAPIManagesUsersRolesAndMappings() async throws {
+        try await SecureServer.with { server in
+            let alicePassword = "Velvet-Tundra-28"
+            let alice = try await server.user("alice", password: alicePassword, backendRoles: ["analysts"])
+            // Users: listed and fetched without their hash; a second PUT updates.
+            let fetched = try await server.admin.expect(200, "GET", "/_plugins/_security/api/internalusers/alice")
+            #expect(fetched["alice"]?["hash"]?.stringValue == "")
+            #expect(fetched["alice"]?["backend_roles"] == ["analysts"])
+            let all = try await server.admin.expect(200, "GET", "/_plugins/_security/api/internalusers")
+            #expect(all.objectValue?.keys.sorted() == ["admin", "alice"])
+            let updated = try await server.admin.expect(200, "PUT", "/_plugins/_security/api/internalusers/alice", ["backend_roles": ["analysts"]])
+            #expect(updated == ["status": "OK", "message": "'alice' updated."])
+            try await server.admin.expect(404, "GET", "/_plugins/_security/api/internalusers/bob")
+            let weak = try await server.admin.send("PUT", "/_plugins/_security/api/internalusers/bob", json: ["password": "password"])
+            #expect(weak.status == 400)
+            #expect(try weak.json["message"]?.stringValue?.hasPrefix("Weak password") == true)
+
+            // A non-administrator is refused the security API, in the plugin's shape.
+            let refused = try await alice.send("GET", "/_plugins/_security/api/internalusers")
+            #expect(refused.status == 403)
+            #expect(try refused.json["status"]?.stringValue == "FORBIDDEN")
+            // Everyone may read who they are.
+            let info = try await alice.expect(200, "GET", "/_plugins/_security/authinfo")
+            #expect(info["user_name"] == "alice")
+            #expect(info["backend_roles"] == ["analysts"])
+
+            // Built-in roles are reserved.
+            for method in ["PUT", "DELETE"] {
+                let reply = try await server.admin.send(method, "/_plugins/_security/api/roles/ml_full_access", json: ["cluster_permissions": ["*"]])
+                #expect(reply.status == 403, "\(method) \(reply.text)")
+            }
+            // A role with a wildcard, mapped by backend role: allowed at once; unmapped: refused at once.
+            try await alice.expect(403, "GET", "/_plugins/_ml/models/nope")
+            try await server.admin.expect(201, "PUT", "/_plugins/_security/api/roles/model_readers",
+                                          ["cluster_permissions": ["cluster:admin/opensearch/ml/models/*"]])
+            try await server.admin.expect(201, "PUT", "/_plugins/_security/api/rolesmapping/model_readers", ["backend_roles": ["analyst*"]])
+            let mapping = try await server.admin.expect(200, "GET", "/_plugins/_security/api/rolesmapping/model_readers")
+            #expect(mapping["model_readers"]?["backend_roles"] == ["analyst*"])
+            try await alice.expect(404, "GET", "/_plugins/_ml/models/nope")
+            try await alice.expect(200, "GET", "/_plugins/_ml/models/_search")
+            let predict = try await alice.send("POST", "/_plugins/_ml/models/nope/_predict", json: ["text_docs": ["a"]])
+            #expect(try predict.json["error"]?["reason"]?.stringValue
+                == "no permissions for [cluster:admin/opensearch/ml/predict] and User [name=alice, backend_roles=[analysts], requestedTenant=null]")
+            try await server.admin.expect(200, "DELETE", "/_plugins/_security/api/rolesmapping/model_readers")
+            try await alice.expect(403, "GET", "/_plugins/_ml/models/nope")
+
+            // Her own password: the current one is checked, the new one takes over at once.
+            let newPassword = "Quiet-Harbor-93"
+            let badChange = try await alice.send("PUT", "/_plugins/_security/api/account",
+                                                 json: ["current_password": "Not-her-pass-1", "password": .string(newPassword)])
+            #expect(badChange.status == 400)
+            try await alice.expect(200, "PUT", "/_plugins/_security/api/account", ["current_password": .string(alicePassword), "password": .string(newPassword)])
+            #expect(try await alice.send("GET", "/_plugins/_security/authinfo").status == 401)
+            try await server.anonymous.signedIn("alice", newPassword).expect(200, "GET", "/_plugins/_security/api/account")
+
+            // Deleting a user ends its sessions.
+            try await server.admin.expect(200, "DELETE", "/_plugins/_security/api/internalusers/alice")
+            #expect(try await server.anonymous.signedIn("alice", newPassword).send("GET", "/_plugins/_security/authinfo").status == 401)
+            try await server.admin.expect(404, "DELETE", "/_plugins/_security/api/internalusers/alice")
+            try server.expectLogHolds(none: [alicePassword, newPassword, SecureServer.adminPassword])
+        }
+    }
+
+    @Test func apiKeysActAsTheirOwnerUntilRevoked() async throws {
+        try await SecureServer.with { server in
+            let reader = try await server.user("reader", password: "Maple-Crater-55", roles: ["ml_readonly_access"])
+            let other = try await server.user("other", password: "Cobalt-Meadow-64", roles: ["ml_readonly_access"])
+            let made = try await reader.expect(200, "POST", "/_plugins/_security/api/apikeys", ["name": "search-service"])
+            let key = try #require(made["api_key"]?.stringValue)
+            let id = try #require(made["id"]?.stringValue)
+            #expect(made["owner"] == "reader")
+            #expect(key.hasPrefix("mlk_\(id)_"))
+            // The key works as Bearer and as ApiKey, with the owner's roles.
+            let service = server.anonymous.withKey(key)
+            try await service.expect(200, "GET", "/_plugins/_ml/models/_search")
+            var apiKeyScheme = server.anonymous
+            apiKeyScheme.headers = [("Authorization", "ApiKey " + key)]
+            try await apiKeyScheme.expect(200, "GET", "/_plugins/_ml/models/_search")
+            let denied = try await service.send("POST", "/_plugins/_ml/models/_register", json: [:])
+            #expect(try denied.json["error"]?["reason"]?.stringValue
+                == "no permissions for [cluster:admin/opensearch/ml/register_model] and User [name=reader, backend_roles=[], requestedTenant=null]")
+            // A key cannot make keys or change its user's password; the list never shows the secret.
+            try await service.expect(403, "POST", "/_plugins/_security/api/apikeys", ["name": "more"])
+            try await service.expect(403, "PUT", "/_plugins/_security/api/account", ["current_password": "x", "password": "Other-Strong-81"])
+            let listed = try await reader.expect(200, "GET", "/_plugins/_security/api/apikeys")
+            #expect(listed["api_keys"]?.arrayValue?.count == 1)
+            #expect(!listed.serialized.contains(String(key.suffix(64))))
+            // Only an administrator makes keys for someone else or lists theirs.
+            try await reader.expect(403, "POST", "/_plugins/_security/api/apikeys", ["name": "theirs", "user": "other"])
+            try await reader.expect(403, "GET", "/_plugins/_security/api/apikeys?user=other")
+            let forOther = try await server.admin.expect(200, "POST", "/_plugins/_security/api/apikeys", ["name": "theirs", "user": "other"])
+            let otherKey = try #require(forOther["api_key"]?.stringValue)
+            // Someone else's key is not found to a non-administrator.
+            try await other.expect(404, "DELETE", "/_plugins/_security/api/apikeys/\(id)")
+            try await service.expect(200, "GET", "/_plugins/_ml/models/_search")
+            // Revoked: refused at once; still listed, as revoked.
+            try await reader.expect(200, "DELETE", "/_plugins/_security/api/apikeys/\(id)")
+            #expect(try await service.send("GET", "/_plugins/_ml/models/_search").status == 401)
+            let afterRevoke = try await reader.expect(200, "GET", "/_plugins/_security/api/apikeys")
+            #expect(afterRevoke["api_keys"]?[0]?["revoked"] == true)
+            // Deleting the owner ends its keys.
+            try await server.anonymous.withKey(otherKey).expect(200, "GET", "/_plugins/_ml/models/_search")
+            try await server.admin.expect(200, "DELETE", "/_plugins/_security/api/internalusers/other")
+            #expect(try await server.anonymous.withKey(otherKey).send("GET", "/_plugins/_ml/models/_search").status == 401)
+            try server.expectLogHolds(none: [key, otherKey, String(key.suffix(64)), "Maple-Crater-55", "Cobalt-Meadow-64"])
+        }
+    }
+
+    @Test func repeatedFailuresAreSlowedThenRefusedWithoutLockingOutOthers() async throws {
+        try await SecureServer.with { server in
+            let password = "Granite-Willow-36"
+            let carol = try await server.user("carol", password: password, roles: ["ml_readonly_access"])
+            try await server.admin.expect(200, "GET", "/_plugins/_ml/stats")  // the admin's credentials are now verified
+            let guesser = server.anonymous.signedIn("carol", "Guess-number-1")
+            for _ in 0..<4 { #expect(try await guesser.send("GET", "/_plugins/_ml/stats").status == 401) }
+            // The next attempt comes too soon: 429 without checking it, even with the right password.
+            let throttled = try await carol.send("GET", "/_plugins/_ml/stats")
+            #expect(throttled.status == 429, "\(throttled.text)")
+            #expect(throttled.header("Retry-After") == "1")
+            // A session already verified is not locked out by someone guessing at another name.
+            try await server.admin.expect(200, "GET", "/_plugins/_ml/stats")
+            // After the delay the right password is accepted.
+            try await Task.sleep(for: .milliseconds(1200))
+            try await carol.expect(200, "GET", "/_plugins/_ml/stats")
+            #expect(server.server.log().contains("throttled after repeated failures"))
+        }
+    }
+
+    @Test func theFirstStartNeedsAStrongAdminPassword() async throws {
+        for (environment, message) in [([String: String](), "No admin user exists yet: set the initial admin password (MLCOMMONS_INITIAL_ADMIN_PASSWORD)"),
+                                       (["MLCOMMONS_INITIAL_ADMIN_PASSWORD": "admin123"], "The initial admin password is refused. Weak password"),
+                                       (["MLCOMMONS_INITIAL_ADMIN_PASSWORD": "short1"], "The initial admin password is refused. Weak password")] {
+            let server = ServerProcess(extraArguments: ["--security"])
+            defer { try? FileManager.default.removeItem(at: server.dataDir) }
+            server.environment = environment
+            await #expect(throws: (any Error).self) { try await server.start() }
+            #expect(server.log().contains(message), "\(server.log())")
+            #expect(!server.log().contains("Usage:"))
+        }
+        // Once made, the admin keeps its password: a later start ignores the variable.
+        let server = ServerProcess(extraArguments: ["--security"])
+        defer { try? FileManager.default.removeItem(at: server.dataDir) }
+        server.environment = ["MLCOMMONS_INITIAL_ADMIN_PASSWORD": SecureServer.adminPassword]
+        try await server.start()
+        try await TestClient(baseURL: server.baseURL).signedIn("admin", SecureServer.adminPassword).expect(200, "GET", "/_plugins/_security/authinfo")
+        server.environment = ["MLCOMMONS_INITIAL_ADMIN_PASSWORD": "Another-Strong-19"]
+        try await server.restart()
+        let client = TestClient(baseURL: server.baseURL)
+        try await client.signedIn("admin", SecureServer.adminPassword).expect(200, "GET", "/_plugins/_security/authinfo")
+        try await client.signedIn("admin", "Another-Strong-19").expect(401, "GET", "/_plugins/_security/authinfo")
+        // Without --security the same store serves everyone, and there is no security API (as without the plugin).
+        await server.stop()
+        let open = ServerProcess(dataDir: server.dataDir)
+        try await open.start()
+        try await TestClient(baseURL: open.baseURL).expect(200, "GET", "/_plugins/_ml/models/_search")
+        try await TestClient(baseURL: open.baseURL).expect(400, "GET", "/_plugins/_security/authinfo")
+        await open.stop()
+        #expect(!server.log().contains(SecureServer.adminPassword))
+    }
+
+    @Test func aNonLoopbackHostNeedsSecurityAndTLS() async throws {
+        let plain = ServerProcess(extraArguments: ["--host", "0.0.0.0", "--security"])
+        defer { try? FileManager.default.removeItem(at: plain.dataDir) }
+        plain.environment = ["MLCOMMONS_INITIAL_ADMIN_PASSWORD": SecureServer.adminPassword]
+        await #expect(throws: (any Error).self) { try await plain.start() }
+        #expect(plain.log().contains("refusing to listen on 0.0.0.0 with security but without TLS: passwords and API keys would cross the network in clear"))
+        try await SecureServer.with(["--host", "0.0.0.0"]) { server in
+            try await server.admin.expect(200, "GET", "/_plugins/_security/authinfo")
+            #expect(server.server.log().contains("listening on https://0.0.0.0:"))
+        }
+    }
 }

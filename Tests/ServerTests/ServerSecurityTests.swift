@@ -1,5 +1,6 @@
 import Foundation
 import OrderedJSON
+import ProviderFakes
 import Testing
 
 /// Security at the HTTP edge, over real HTTPS: authentication (Basic and API keys), the permission of
@@ -295,6 +296,35 @@ import Testing
         try await SecureServer.with(["--host", "0.0.0.0"]) { server in
             try await server.admin.expect(200, "GET", "/_plugins/_security/authinfo")
             #expect(server.server.log().contains("listening on https://0.0.0.0:"))
+        }
+    }
+
+    @Test func controllersLimitTheAuthenticatedUser() async throws {
+        let provider = FakeProvider()
+        try await provider.start()
+        defer { provider.stop() }
+        try await SecureServer.with { server in
+            try await server.admin.expect(200, "PUT", "/_cluster/settings", ["persistent": [
+                "plugins.ml_commons.trusted_connector_endpoints_regex": [#"^http://127\.0\.0\.1:[0-9]+/.*$"#],
+                "plugins.ml_commons.connector.private_ip_enabled": true,
+            ]])
+            let registered = try await server.admin.expect(200, "POST", "/_plugins/_ml/models/_register?deploy=true", [
+                "name": "limited per user", "function_name": "remote", "connector": Connectors.chat(provider),
+            ])
+            let modelID = try #require(registered["model_id"]?.stringValue)
+            try await server.admin.expect(200, "POST", "/_plugins/_ml/controllers/\(modelID)",
+                                          ["user_rate_limiter": ["alice": ["limit": 1, "unit": "MINUTES"]]])
+            let alice = try await server.user("alice", password: "Sable-Orchid-47", roles: ["ml_full_access"])
+            let bob = try await server.user("bob", password: "Tidal-Ember-58", roles: ["ml_full_access"])
+            let path = "/_plugins/_ml/models/\(modelID)/_predict"
+            let body: JSON = ["parameters": ["prompt": "hi"]]
+            try await alice.expect(200, "POST", path, body)
+            let limited = try await alice.send("POST", path, json: body)
+            #expect(limited.status == 429)
+            #expect(try limited.json["error"]?["reason"]?.stringValue?.hasPrefix("Request is throttled at user level.") == true)
+            try await bob.expect(200, "POST", path, body)
+            // Naming alice without her password neither spends nor escapes her budget: it is not a user at all.
+            #expect(try await server.anonymous.signedIn("alice", "pw").send("POST", path, json: body).status == 401)
         }
     }
 }

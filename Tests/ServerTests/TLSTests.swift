@@ -8,10 +8,12 @@ import Testing
 /// that the server listens on loopback only unless told `--insecure`.
 @Suite struct TLSTests {
     /// The server on HTTPS with fresh certificates, and a client that trusts only their CA.
-    static func withTLSServer<T>(_ options: [String] = [], _ body: (TestClient, ServerProcess, TestCertificates) async throws -> T) async throws -> T {
+    static func withTLSServer<T>(_ options: [String] = [], environment: [String: String] = [:],
+                                 _ body: (TestClient, ServerProcess, TestCertificates) async throws -> T) async throws -> T {
         let certificates = try TestCertificates.make()
         defer { certificates.remove() }
         let server = ServerProcess(extraArguments: certificates.serveArguments + options)
+        server.environment = environment
         let http = try certificates.trustingClient()
         let outcome: Result<T, any Error>
         do {

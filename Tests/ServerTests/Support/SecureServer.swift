@@ -12,27 +12,10 @@ struct SecureServer {
     let anonymous: TestClient
     let admin: TestClient
 
-    static func with<T>(_ options: [String] = [], tls: Bool = true, _ body: (SecureServer) async throws -> T) async throws -> T {
-        let certificates = tls ? try TestCertificates.make() : nil
-        defer { certificates?.remove() }
-        let server = ServerProcess(extraArguments: (certificates?.serveArguments ?? []) + ["--security"] + options)
-        server.environment = ["MLCOMMONS_INITIAL_ADMIN_PASSWORD": adminPassword]
-        let http = try certificates?.trustingClient()
-        let outcome: Result<T, any Error>
-        do {
-            try await server.start()
-            let anonymous = TestClient(baseURL: server.baseURL, http: http ?? .shared)
-            outcome = .success(try await body(SecureServer(server: server, anonymous: anonymous,
-                                                           admin: anonymous.signedIn("admin", adminPassword))))
-            await server.stop()
-            try? FileManager.default.removeItem(at: server.dataDir)
-        } catch {
-            await server.stop()
-            print("server log:\n\(server.log())")
-            outcome = .failure(error)
+    static func with<T>(_ options: [String] = [], _ body: (SecureServer) async throws -> T) async throws -> T {
+        try await TLSTests.withTLSServer(["--security"] + options, environment: ["MLCOMMONS_INITIAL_ADMIN_PASSWORD": adminPassword]) { client, server, _ in
+            try await body(SecureServer(server: server, anonymous: client, admin: client.signedIn("admin", adminPassword)))
         }
-        try? await http?.shutdown()
-        return try outcome.get()
     }
 
     /// Creates a user with these security roles (given on the user) and backend roles; returns its client.

@@ -29,6 +29,11 @@ import threading
 import time
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+# The server runs with --security: every request carries the admin's credentials (so every route is
+# served), a few carry damaged ones, and the security plugin's routes are among the seeds.
+ADMIN_PASSWORD = "Fuzz-Granite-Pw-2026"
+ADMIN_AUTH = "Basic " + base64.b64encode(b"admin:" + ADMIN_PASSWORD.encode()).decode()
+SECURITY = "/_plugins/_security/api"
 BERT = REPO / "Tests" / "InferenceTests" / "Fixtures" / "architectures" / "bert"
 BASE = "/_plugins/_ml"
 
@@ -69,8 +74,8 @@ class Server:
             port_file.unlink()
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen([binary, "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(self.data_dir),
-                                         "--artifacts-url", "http://127.0.0.1:9/models", "--log-level", "warning"],
-                                        stdout=log, stderr=log)
+                                         "--artifacts-url", "http://127.0.0.1:9/models", "--log-level", "warning", "--security"],
+                                        stdout=log, stderr=log, env={**os.environ, "MLCOMMONS_INITIAL_ADMIN_PASSWORD": ADMIN_PASSWORD})
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if port_file.exists() and port_file.read_text().strip():
@@ -129,9 +134,9 @@ class FakeProvider:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1/embeddings"
 
 
-def send(port, method, path, body=None, content_type="application/json", timeout=20.0):
+def send(port, method, path, body=None, content_type="application/json", timeout=20.0, authorization=ADMIN_AUTH):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    headers = {}
+    headers = {"Authorization": authorization}
     if body is not None:
         headers["Content-Type"] = content_type
     connection.request(method, path, body=body, headers=headers)
@@ -247,6 +252,21 @@ def seeds(ids, provider_url):
         ("POST", f"{BASE}/models/_undeploy", {"model_ids": [m]}),
         ("GET", f"{BASE}/profile/models?pretty", None),
         ("GET", f"{BASE}/stats", None),
+        # The security plugin's API. Nothing here may lock the fuzzer's admin out: the account seed
+        # has a wrong current password, and mappings are of a role of the fuzzer's own.
+        ("PUT", f"{SECURITY}/internalusers/fuzz-user", {"password": "Fuzz-User-Pw-99", "backend_roles": ["team"],
+                                                       "opendistro_security_roles": ["fuzz_role"], "attributes": {"k": "v"},
+                                                       "description": "d"}),
+        ("GET", f"{SECURITY}/internalusers/fuzz-user", None),
+        ("PUT", f"{SECURITY}/roles/fuzz_role", {"cluster_permissions": ["cluster:admin/opensearch/ml/*", "cluster_monitor"],
+                                                "index_permissions": [], "description": "d"}),
+        ("PUT", f"{SECURITY}/rolesmapping/fuzz_role", {"users": ["fuzz-user"], "backend_roles": ["team*"], "description": "d"}),
+        ("GET", f"{SECURITY}/rolesmapping", None),
+        ("PUT", f"{SECURITY}/account", {"current_password": "not-the-password", "password": "Another-Pw-77"}),
+        ("POST", f"{SECURITY}/apikeys", {"name": "fuzz-key", "user": "fuzz-user"}),
+        ("GET", f"{SECURITY}/apikeys?user=fuzz-user", None),
+        ("DELETE", f"{SECURITY}/apikeys/0123456789abcdef01234567", None),
+        ("GET", "/_plugins/_security/authinfo", None),
     ]
 
 
@@ -310,6 +330,20 @@ class Mutator:
             data[position:position] = rng.choice([b"\\u0000", b"\\ud800", b"1e999999", b"-", b",,", b"\"\"\"", b"99999999999999999999999"])
         return bytes(data)
 
+    def authorization(self):
+        """A damaged Authorization header: only shapes that fail before a password check, so the
+        login throttle (which would slow every later login) never counts them."""
+        rng = self.rng
+        choice = rng.random()
+        if choice < 0.25:
+            return "Basic " + base64.b64encode(rng.choice([b"", b"no-colon", b":", b"\x00:\x00", b"\xff\xfe:x", b"a" * 5000 + b":b"])).decode()
+        if choice < 0.5:
+            return rng.choice(["Basic", "Basic !!!", "Basic " + "A" * 10_000, "Bearer", "Bearer " + "a" * 5000, "Bearer a b", "ApiKey",
+                               "Digest x", "basic", "\u00e9"])
+        if choice < 0.75:
+            return "Basic " + base64.b64encode(b"admin" + bytes([rng.randrange(256)]) * rng.randrange(3)).decode()  # no colon
+        return ADMIN_AUTH + rng.choice([" ", ",", "!"]) + rng.choice(["x", "Basic"])  # no longer base64
+
     def path(self, path):
         rng = self.rng
         parts = path.split("/")
@@ -346,10 +380,11 @@ def run(args):
                     payload = mutator.raw(payload)
             if rng.random() < 0.03:
                 content_type = rng.choice(["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"])
+            authorization = mutator.authorization() if rng.random() < 0.03 else ADMIN_AUTH
             started = time.monotonic()
             kind = None
             try:
-                status, data = send(server.port, method, path, payload, content_type, timeout=args.timeout)
+                status, data = send(server.port, method, path, payload, content_type, timeout=args.timeout, authorization=authorization)
                 statuses[status] = statuses.get(status, 0) + 1
                 if status >= 500:
                     reason = error_reason(data)
@@ -365,7 +400,8 @@ def run(args):
                 kind = "memory"
             if kind:
                 elapsed = time.monotonic() - started
-                record = {"kind": kind, "method": method, "path": path, "content_type": content_type, "seconds": round(elapsed, 2),
+                record = {"kind": kind, "method": method, "path": path, "content_type": content_type,
+                          "authorization": authorization, "seconds": round(elapsed, 2),
                           "body_base64": base64.b64encode(payload or b"").decode(), "exit": server.process.poll(),
                           "rss_mb": server.rss_mb()}
                 name = out / f"{kind}-{len(failures):03d}.json"

@@ -15,6 +15,7 @@ struct CoreContext: Sendable {
     var groups: ModelGroupService { ModelGroupService(store: store, settings: settings) }
     var tasks: TaskService { TaskService(store: store) }
     var models: ModelRepository { ModelRepository(store: store) }
+    var access: AccessControl { AccessControl(store: store, settings: settings) }
     var downloader: ArtifactDownloader { ArtifactDownloader(scratchDir: dataDir.appendingPathComponent("tmp"), logger: logger) }
 
     /// Where a deployed model's reassembled artifact lives while it is loaded.

@@ -143,28 +143,44 @@ public final class MLCommons: Sendable {
     }
     public func registerModelMeta(_ body: JSON?) async throws -> JSON { try await chunkedUpload.registerMeta(body) }
     public func uploadChunk(modelID: String, chunkNumber: String, bytes: [UInt8]) async throws -> JSON {
-        try await chunkedUpload.uploadChunk(modelID: modelID, number: chunkNumber, bytes: bytes)
+        try await context.access.checkModel(modelID, .model)
+        return try await chunkedUpload.uploadChunk(modelID: modelID, number: chunkNumber, bytes: bytes)
     }
-    public func getModel(_ id: String, returnContent: Bool) async throws -> JSON { try await modelService.get(id, returnContent: returnContent) }
+    public func getModel(_ id: String, returnContent: Bool) async throws -> JSON {
+        try await context.access.checkModel(id, .model)
+        return try await modelService.get(id, returnContent: returnContent)
+    }
     public func updateModel(_ id: String, body: JSON?) async throws -> WriteResult {
-        try await modelService.update(id, body: try await remoteUpdateBody(id, body: body))
+        try await context.access.checkModel(id, .model)
+        return try await modelService.update(id, body: try await remoteUpdateBody(id, body: body))
     }
-    public func deleteModel(_ id: String) async throws -> WriteResult { try await modelService.delete(id) }
+    public func deleteModel(_ id: String) async throws -> WriteResult {
+        try await context.access.checkModel(id, .model)
+        return try await modelService.delete(id)
+    }
     public func searchModels(_ request: SearchRequest) async throws -> SearchHits { try await modelService.search(request) }
 
     // MARK: - Deploy
 
     public func deployModel(_ id: String, body: JSON?) async throws -> JSON {
         try await counted("deploy", function: try? await algorithm(of: id), modelID: id) {
+            try await context.access.checkModel(id, .model)
             if let reply = try await deployRemote(id, body: body) { return reply }
             return try await deployment.deploy(id, body: body)
         }
     }
 
     public func undeployModel(_ id: String, body: JSON?) async throws -> JSON {
-        try await counted("undeploy", function: try? await algorithm(of: id), modelID: id) { try await deployment.undeploy(id, body: body) }
+        try await counted("undeploy", function: try? await algorithm(of: id), modelID: id) {
+            try await context.access.checkModel(id, .model)
+            return try await deployment.undeploy(id, body: body)
+        }
     }
-    public func undeployModels(body: JSON?) async throws -> JSON { try await deployment.undeployMany(body: body) }
+    /// Every named model is checked before any is undeployed (one refusal undeploys nothing).
+    public func undeployModels(body: JSON?) async throws -> JSON {
+        for id in body?["model_ids"]?.arrayValue?.compactMap(\.stringValue) ?? [] { try await context.access.checkModel(id, .model) }
+        return try await deployment.undeployMany(body: body)
+    }
 
     // MARK: - Predict
 
@@ -173,6 +189,7 @@ public final class MLCommons: Sendable {
     public func predict(modelID: String, algorithm pathAlgorithm: String?, body: JSON?, user: String? = nil) async throws -> JSON {
         try await counted("predict", function: try? await algorithm(of: modelID), modelID: modelID) {
             if let algorithm = pathAlgorithm, FunctionName(parsing: algorithm) == nil { throw MLError.illegalArgument("Wrong function name") }
+            try await context.access.checkModel(modelID, .predict)
             if let user { try await remote.controllers.admit(modelID: modelID, user: user) }
             if let reply = try await predictRemote(modelID: modelID, algorithm: pathAlgorithm, body: body) { return reply }
             return try await prediction.predict(modelID: modelID, algorithm: pathAlgorithm, body: body)
@@ -214,7 +231,12 @@ public final class MLCommons: Sendable {
 
     // MARK: - Search of the other indices
 
+    /// Model groups and connectors are searched with the caller's visibility filter.
     public func search(index: String, _ request: SearchRequest) async throws -> SearchHits {
-        try await context.store.search(index: index, request: request)
+        switch index {
+        case Indices.modelGroup: try await groups.search(request)
+        case Indices.connector: try await searchConnectors(request)
+        default: try await context.store.search(index: index, request: request)
+        }
     }
 }

@@ -6,6 +6,7 @@ public enum ModelGroupAccess {
     /// What a request does with a group or a model in it; each has its own §8 denial.
     public enum Operation: Sendable, Equatable {
         case getGroup
+        case updateGroup
         case deleteGroup
         case registerIntoGroup
         /// get / deploy / undeploy / update / delete of a model.
@@ -47,6 +48,8 @@ public enum ModelGroupAccess {
         switch operation {
         case .getGroup:
             .forbidden("User doesn't have privilege to perform this operation on this model group")
+        case .updateGroup:
+            .badRequest("You don't have permission to update this model group.")
         case .deleteGroup:
             SecurityError(status: 500, type: "m_l_validation_exception", reason: "User doesn't have privilege to delete this model group")
         case .registerIntoGroup:
@@ -63,5 +66,6 @@ public enum ModelGroupAccess {
         return owner["name"]?.stringValue == principal.name
     }
 
-    public static let changeAccessDenied = SecurityError.forbidden("Only owner or admin can update access control data.")
+    /// ML Commons throws this as an `IllegalArgumentException`, so the answer is a 400.
+    public static let changeAccessDenied = SecurityError.badRequest("Only owner or admin can update access control data.")
 }

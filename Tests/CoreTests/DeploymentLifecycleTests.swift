@@ -36,7 +36,8 @@ struct CoreHarness {
     }
 
     /// A model zip on disk, registered through a file:// URL; returns the model id and the zip's hash.
-    func registerModel(_ commons: MLCommons, seed: UInt8 = 1) async throws -> (String, String) {
+    /// `extra` fields (a `model_group_id`, access fields) are added to the register body.
+    func registerModel(_ commons: MLCommons, seed: UInt8 = 1, extra: JSONObject = [:]) async throws -> (String, String) {
         _ = try await commons.settings.update(["persistent": [
             "plugins.ml_commons.allow_registering_model_via_url": true,
             "plugins.ml_commons.allow_registering_model_via_local_file": true,
@@ -51,11 +52,13 @@ struct CoreHarness {
         let file = dataDir.deletingLastPathComponent().appendingPathComponent("core-model-\(UUID().uuidString).zip")
         try zip.write(to: file)
         let hash = SHA256.hash(data: zip).map { String(format: "%02x", $0) }.joined()
-        let reply = try await commons.registerModel([
+        var body: JSONObject = [
             "name": .string("m\(seed)"), "model_format": "TORCH_SCRIPT", "url": .string(file.absoluteString),
             "model_content_hash_value": .string(hash),
             "model_config": ["model_type": "bert", "embedding_dimension": 8, "framework_type": "sentence_transformers"],
-        ], deploy: false)
+        ]
+        for (key, value) in extra { body[key] = value }
+        let reply = try await commons.registerModel(.object(body), deploy: false)
         let task = try await waitForTask(commons, reply["task_id"]!.stringValue!)
         return (try #require(task["model_id"]?.stringValue), hash)
     }

@@ -1,6 +1,7 @@
 import Connectors
 import Foundation
 import OrderedJSON
+import Security
 import Storage
 
 /// The connectors API (§6.2–6.3): connectors are stored in `.plugins-ml-connector` with their
@@ -21,13 +22,16 @@ struct ConnectorService: Sendable {
     func create(_ body: JSON?) async throws -> JSON {
         guard let object = body?.objectValue, !object.isEmpty else { throw MLError.parse("Create connector request has empty body") }
         let settings = try await context.settings.current()
-        try checkAccessFields(object, settings: settings)
+        let user = try await context.access.connectorUser()
+        let access = try user.map { try ConnectorAccessFields.validated(object, user: $0) }
+        if user == nil { try checkAccessFields(object, settings: settings) }
         let definition = try connectorCall { () throws(ConnectorError) in try ConnectorDefinition(json: .object(object)) }
         try connectorCall { () throws(ConnectorError) in try RemoteRuntime.endpointPolicy(settings).checkTrusted(connector: definition) }
         if object["dry_run"]?.boolValue == true { return ["connector_id": "dryRunConnector"] }
         let customID = object["connector_id"]?.stringValue
         if let customID { try Identifiers.validateCustomID(customID, label: "connector_id") }
         var source = try storedSource(definition)
+        if let user, let access { ConnectorAccessFields.write(mode: access.mode, backendRoles: access.backendRoles, owner: user.ownerJSON, into: &source) }
         let now = nowMillis()
         source["created_time"] = .int(now)
         source["last_updated_time"] = .int(now)
@@ -62,13 +66,16 @@ struct ConnectorService: Sendable {
             if try await !context.store.indexExists(Indices.connector) { throw MLError.status(404, "Failed to find connector") }
             throw MLError.status(404, "Failed to find connector with the provided connector id: \(id)")
         }
+        try await context.access.checkConnector(document, .get)
         var source = document.source
         source["credential"] = nil
         return .object(source)
     }
 
+    /// With connector access control ON, the query is ANDed with what the user may see.
     func search(_ request: SearchRequest) async throws -> SearchHits {
         var request = request
+        request.query = ResourceVisibility.restrict(request.query, principal: try await context.access.connectorUser())
         request.source = request.source.excluding(["credential"])
         return try await context.store.search(index: Indices.connector, request: request)
     }
@@ -85,6 +92,12 @@ struct ConnectorService: Sendable {
         return try connectorCall { () throws(ConnectorError) in try ConnectorDefinition(json: .object(plain)) }
     }
 
+    /// A remote model may name only a connector the user may use (missing ones fail elsewhere).
+    func checkUse(_ id: String) async throws {
+        guard let document = try await context.store.get(index: Indices.connector, id: id) else { return }
+        try await context.access.checkConnector(document, .use)
+    }
+
     func definition(id: String) async throws -> ConnectorDefinition {
         guard let document = try await context.store.get(index: Indices.connector, id: id) else {
             throw MLError.status(404, "Failed to find connector with the provided connector id: \(id)")
@@ -97,9 +110,17 @@ struct ConnectorService: Sendable {
     func update(_ id: String, body: JSON?) async throws -> WriteResult {
         guard let changes = body?.objectValue, !changes.isEmpty else { throw MLError.parse("Update connector request has empty body") }
         let settings = try await context.settings.current()
-        try checkAccessFields(changes, settings: settings)
+        let user = try await context.access.connectorUser()
+        if user == nil { try checkAccessFields(changes, settings: settings) }
         guard let document = try await context.store.get(index: Indices.connector, id: id) else {
             throw MLError.status(404, "Failed to find connector with the provided connector id: \(id)")
+        }
+        try await context.access.checkConnector(document, .update)
+        // Under access control the access fields can change, by the owner or an admin only.
+        let newAccess = try user.flatMap { user throws -> (mode: String, backendRoles: [String])? in
+            guard GroupAccess.touchesAccess(changes) else { return nil }
+            guard ModelGroupAccess.mayChangeAccess(document.source, principal: user) else { throw ModelGroupAccess.changeAccessDenied }
+            return try ConnectorAccessFields.validated(changes, user: user)
         }
         let users = try await modelsUsing(id)
         var deployedUsers: [String] = []
@@ -125,6 +146,7 @@ struct ConnectorService: Sendable {
         try Self.checkCredentialFollowsHost(current: current, updated: updated, changes: changes)
         var source = try storedSource(updated)
         for key in ["backend_roles", "owner", "access", "created_time", "tenant_id"] { source[key] = document.source[key] }
+        if let newAccess { ConnectorAccessFields.write(mode: newAccess.mode, backendRoles: newAccess.backendRoles, owner: nil, into: &source) }
         source["last_updated_time"] = .int(nowMillis())
         let stored = try await context.store.put(index: Indices.connector, id: id, source: ModelDocument.ordered(source, by: Self.fieldOrder),
                                                  condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm))
@@ -147,6 +169,9 @@ struct ConnectorService: Sendable {
     }
 
     func delete(_ id: String) async throws -> WriteResult {
+        if let document = try await context.store.get(index: Indices.connector, id: id) {
+            try await context.access.checkConnector(document, .delete)
+        }
         let users = try await modelsUsing(id)
         if !users.isEmpty {
             throw MLError.status(409, "\(users.count) models are still using this connector, please delete or update the models first: [\(users.map(\.id).joined(separator: ", "))]")

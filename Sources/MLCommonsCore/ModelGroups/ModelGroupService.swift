@@ -1,4 +1,5 @@
 import OrderedJSON
+import Security
 import Storage
 
 /// Model groups: named, versioned containers of models (§1 of the API reference).
@@ -10,12 +11,14 @@ public struct ModelGroupService: Sendable {
         try await settings.current().bool(MLSettings.modelAccessControl)
     }
 
+    var access: AccessControl { AccessControl(store: store, settings: settings) }
+
     public func register(_ body: JSON?) async throws -> JSON {
         guard let body = body?.objectValue, !body.isEmpty else { throw MLError.parse("Model group request has empty body") }
         guard let name = body["name"]?.stringValue, !name.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw MLError.illegalArgument("model group name must not be null or blank")
         }
-        let access = try GroupAccess.forNewGroup(body, controlEnabled: try await accessControlEnabled())
+        let access = try GroupAccess.forNewGroup(body, controlEnabled: try await accessControlEnabled(), user: Caller.principal)
         let id = try body["model_group_id"]?.stringValue.map { id in
             try Identifiers.validateCustomID(id, label: "model_group_id")
             return id
@@ -52,7 +55,15 @@ public struct ModelGroupService: Sendable {
             if try await !store.indexExists(Indices.modelGroup) { throw MLError.status(404, "Failed to find model group index") }
             throw MLError.status(404, "Failed to find model group with the provided model group id: \(id)")
         }
+        try access.checkGroup(document, .getGroup, user: try await access.modelUser())
         return .object(document.source)
+    }
+
+    /// `_search` of groups: with access control ON, the query is ANDed with what the user may see (§1.5).
+    public func search(_ request: SearchRequest) async throws -> SearchHits {
+        var request = request
+        request.query = ResourceVisibility.restrict(request.query, principal: try await access.modelUser())
+        return try await store.search(index: Indices.modelGroup, request: request)
     }
 
     func find(named name: String) async throws -> StoredDocument? {
@@ -62,12 +73,20 @@ public struct ModelGroupService: Sendable {
     public func update(_ id: String, body: JSON?) async throws -> JSON {
         guard let body = body?.objectValue, !body.isEmpty else { throw MLError.parse("Model group update request has empty body") }
         let controlEnabled = try await accessControlEnabled()
+        let user = controlEnabled ? Caller.principal : nil
         for attempt in 0..<10 {
             guard let document = try await store.get(index: Indices.modelGroup, id: id) else {
                 throw MLError.status(404, "Failed to find model group with the provided model group id: \(id)")
             }
             var source = document.source
-            if let access = try GroupAccess.updated(body, current: GroupAccess(stored: source), controlEnabled: controlEnabled) {
+            if let user {
+                // ML Commons' order: changing access is for the owner or an admin; any change needs access.
+                if GroupAccess.touchesAccess(body), !ModelGroupAccess.mayChangeAccess(source, principal: user) {
+                    throw ModelGroupAccess.changeAccessDenied
+                }
+                try access.checkGroup(document, .updateGroup, user: user)
+            }
+            if let access = try GroupAccess.updated(body, current: GroupAccess(stored: source), controlEnabled: controlEnabled, user: user) {
                 source = access.write(into: source)
             }
             if let name = body["name"]?.stringValue, !name.trimmingCharacters(in: .whitespaces).isEmpty { source["name"] = .string(name) }
@@ -93,10 +112,12 @@ public struct ModelGroupService: Sendable {
     /// that stores its model, so no model can join a group between the count and the delete.
     public func delete(_ id: String) async throws -> WriteResult {
         if try await !store.indexExists(Indices.modelGroup) { throw MLError.status(404, "Failed to find model group") }
+        let user = try await access.modelUser()
         for _ in 0..<20 {
-            guard let group = try await store.get(index: Indices.modelGroup, id: id) else {
-                return .notFound(index: Indices.modelGroup, id: id)
-            }
+            let group = try await store.get(index: Indices.modelGroup, id: id)
+            // With access control ON the check comes first, and a missing group fails it (§1.6).
+            try access.checkGroup(group, .deleteGroup, user: user)
+            guard let group else { return .notFound(index: Indices.modelGroup, id: id) }
             let members = try await store.count(index: Indices.model, query: .term("model_group_id", .string(id)))
             if members > 0 {
                 throw MLError.status(409, "Cannot delete the model group when it has associated model versions")

@@ -27,6 +27,8 @@ struct ModelService: Sendable {
         var request = request
         let visible = Query.bool(BoolQuery(should: [.term("is_hidden", false), .not(.exists(field: "is_hidden"))]))
         request.query = .and(request.query, visible)
+        // With access control ON: only models in groups the user may see (§8), inside the query.
+        if let groups = try await context.access.modelSearchFilter() { request.query = .and(request.query, groups) }
         request.source = request.source.excluding(["model_content", "content", "connector.credential"])
         return try await context.store.search(index: Indices.model, request: request)
     }

@@ -1,4 +1,5 @@
 import OrderedJSON
+import Security
 
 /// The body of `_register` / `_register_meta` (`MLRegisterModelInput` / `MLRegisterModelMetaInput`).
 struct RegisterModelInput: Sendable {
@@ -19,6 +20,8 @@ struct RegisterModelInput: Sendable {
     /// `access_mode`, `backend_roles`, `add_all_backend_roles`: used only if a new group is created.
     var groupAccessRequest: JSONObject
     var groupAccess = GroupAccess.everyone
+    /// The user group rules apply to (read from the request; the background job has no request).
+    var user: Principal?
 
     /// 10,000 chunks of 10 MB: the most a chunked upload can hold.
     static let maxModelContentBytes = Int64(10_000) * Int64(ModelRegistration.chunkSize)
@@ -55,7 +58,9 @@ struct RegisterModelInput: Sendable {
             throw MLError.illegalArgument("model_content_size_in_bytes must be between 0 and \(maxModelContentBytes), got [\(size)]")
         }
         if let id = input.customModelID { try Identifiers.validateCustomID(id, label: "model_id") }
-        input.groupAccess = try GroupAccess.forNewGroup(input.groupAccessRequest, controlEnabled: settings.bool(MLSettings.modelAccessControl))
+        let controlEnabled = settings.bool(MLSettings.modelAccessControl)
+        input.user = controlEnabled ? Caller.principal : nil
+        input.groupAccess = try GroupAccess.forNewGroup(input.groupAccessRequest, controlEnabled: controlEnabled, user: Caller.principal)
         if let config = object["model_config"], !config.isNull {
             input.modelConfig = try ModelConfig.normalize(config, function: function)
         } else if (input.url != nil || meta) && !function.isSparse {

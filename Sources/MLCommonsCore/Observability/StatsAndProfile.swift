@@ -49,7 +49,9 @@ struct StatsAndProfile: Sendable {
         for name in Self.nodeStats where include(name) { node[name] = .int(Int64(values[name] ?? 0)) }
         if wanted == nil {
             node["algorithms"] = Self.render(await stats.byAlgorithm)
-            node["models"] = Self.render(await stats.byModel)
+            var byModel = await stats.byModel
+            for id in byModel.keys where try await !visible(id) { byModel[id] = nil }
+            node["models"] = Self.render(byModel)
         }
         result["nodes"] = .object(nodeSelected ? [context.node.id: .object(node)] : [:])
         return .object(result)
@@ -63,6 +65,14 @@ struct StatsAndProfile: Sendable {
                 return (key: action, value: .object(entry))
             })))
         }))
+    }
+
+    /// Whether the caller may see a model's entry: with access control ON, a non-admin sees only
+    /// the models it may use (a model deleted since it was counted has no group to ask: hidden).
+    private func visible(_ modelID: String) async throws -> Bool {
+        guard let user = try await context.access.modelUser(), !user.isAdmin else { return true }
+        guard let model = try await context.models.meta(modelID) else { return false }
+        return try await context.access.mayUse(model.source, user: user)
     }
 
     private func runningTasks() async throws -> [StoredDocument] {
@@ -80,7 +90,7 @@ struct StatsAndProfile: Sendable {
         var models = JSONObject()
         if includeModels {
             for id in await deployed.ids.sorted() where modelIDs?.contains(id) ?? true {
-                guard let loaded = await deployed.model(id) else { continue }
+                guard let loaded = await deployed.model(id), try await visible(id) else { continue }
                 let state = try await context.models.meta(id)?.source["model_state"] ?? .string(ModelState.deployed.rawValue)
                 var profile: JSONObject = [
                     "model_state": state, "predictor": .string("mlcommons.native.\(loaded.native.map { "\(type(of: $0))" } ?? "\(type(of: loaded))")@\(id)"),

@@ -1,6 +1,7 @@
 import Foundation
 import Inference
 import OrderedJSON
+import Security
 import Storage
 
 /// `POST /v1/embeddings`, the OpenAI embeddings API, on the text-embedding models deployed here:
@@ -40,13 +41,25 @@ struct OpenAIEmbeddings: Sendable {
                 "usage": ["prompt_tokens": .int(Int64(tokens)), "total_tokens": .int(Int64(tokens))]]
     }
 
-    /// A deployed text-embedding model by id, else the first deployed one with that name.
+    /// A deployed text-embedding model by id, else the first deployed one with that name that the
+    /// caller may predict with (access control as predict's: §8).
     private func resolve(_ name: String) async throws -> TextEmbedder {
-        if let loaded = await deployed.model(name), let model = loaded.native as? TextEmbedder { return model }
-        let candidates = try await context.store.all(index: Indices.model, query: .and(.term("name.keyword", .string(name)), .not(ModelDocument.isChunk)))
-        for candidate in candidates.sorted(by: { $0.id < $1.id }) {
-            if let loaded = await deployed.model(candidate.id), let model = loaded.native as? TextEmbedder { return model }
+        if let loaded = await deployed.model(name), let model = loaded.native as? TextEmbedder {
+            try await context.access.checkModel(name, .predict)
+            return model
         }
+        let user = try await context.access.modelUser()
+        let candidates = try await context.store.all(index: Indices.model, query: .and(.term("name.keyword", .string(name)), .not(ModelDocument.isChunk)))
+        var refused = false
+        for candidate in candidates.sorted(by: { $0.id < $1.id }) {
+            guard let loaded = await deployed.model(candidate.id), let model = loaded.native as? TextEmbedder else { continue }
+            if let user, try await !context.access.mayUse(candidate.source, user: user) {
+                refused = true
+                continue
+            }
+            return model
+        }
+        if refused { throw ModelGroupAccess.denied(.predict) }
         throw MLError.status(404, "The model `\(name)` does not exist or is not a deployed text embedding model")
     }
 }

@@ -24,11 +24,12 @@ struct ChunkedUpload: Sendable {
         if let groupID = input.modelGroupID, try await context.store.get(index: Indices.modelGroup, id: groupID) == nil {
             throw MLError.resourceNotFound("Fail to find model group")
         }
+        try await registration.checkGroupAccess(input)
         let id = input.customModelID ?? Identifiers.newID()
         // One transaction: the group claim and the REGISTERING meta document the chunks will complete.
         do {
             _ = try await GroupClaim.commit(groupID: input.modelGroupID, modelName: input.name, description: input.description,
-                                            access: input.groupAccess, groups: context.groups) { claim in
+                                            access: input.groupAccess, user: input.user, groups: context.groups) { claim in
                 var meta = registration.metaDocument(input, claim: claim, state: .registering)
                 meta["model_content_hash_value"] = input.hash.map(JSON.string)
                 meta["model_content_size_in_bytes"] = input.sizeInBytes.map(JSON.int)

@@ -1,4 +1,5 @@
 import OrderedJSON
+import Security
 import Storage
 
 /// The model group a registration joins and the version it took, so a failure can give it back.
@@ -14,7 +15,9 @@ struct GroupClaim: Sendable {
 
     /// Joins the named group, or the group named after the model, creating it when there is none, and
     /// commits `using(claim)` in the same transaction. A concurrent claim makes it read and try again.
-    static func commit(groupID: String?, modelName: String, description: String?, access: GroupAccess,
+    /// `user` (nil when access control is off) must be allowed into an existing group, checked on the
+    /// group as read for the transaction.
+    static func commit(groupID: String?, modelName: String, description: String?, access: GroupAccess, user: Principal?,
                        groups: ModelGroupService, using: (GroupClaim) -> [StoreWrite]) async throws -> GroupClaim {
         for _ in 0..<50 {
             let existing: StoredDocument?
@@ -29,6 +32,7 @@ struct GroupClaim: Sendable {
             let claim: GroupClaim
             let groupWrite: StoreWrite
             if let existing {
+                if let user, !ModelGroupAccess.permits(existing.source, principal: user) { throw ModelGroupAccess.denied(.registerIntoGroup) }
                 var source = existing.source
                 let next = (source["latest_version"]?.intValue ?? 0) + 1
                 source["latest_version"] = .int(next)

@@ -2,6 +2,7 @@ import Foundation
 import Inference
 import Logging
 import OrderedJSON
+import Security
 import Storage
 
 /// `POST /models/_register`: pretrained models by name and custom models by URL (§2.4).
@@ -26,6 +27,7 @@ struct ModelRegistration: Sendable {
         if let id = input.customModelID, try await context.store.get(index: Indices.model, id: id) != nil {
             throw MLError(status: 409, type: "status_exception", reason: "Model '\(id)' already exists")
         }
+        try await checkGroupAccess(input)
         guard await running.begin(limit: Int(settings.int(MLSettings.maxRegisterTasks))) else {
             throw MLError.limitExceeded("exceed max running task limit")
         }
@@ -43,6 +45,14 @@ struct ModelRegistration: Sendable {
             await job.running.end()
         }
         return ["task_id": .string(taskID), "status": "CREATED"]
+    }
+
+    /// Registering into a group the user may not use is refused at once (400), as ML Commons
+    /// checks before it creates the task; a missing group stays the task's error, as before.
+    func checkGroupAccess(_ input: RegisterModelInput) async throws {
+        guard let user = input.user, let groupID = input.modelGroupID,
+              let group = try await context.store.get(index: Indices.modelGroup, id: groupID) else { return }
+        if !ModelGroupAccess.permits(group.source, principal: user) { throw ModelGroupAccess.denied(.registerIntoGroup) }
     }
 
     func checkLocalModelsEnabled(_ settings: EffectiveSettings) throws {
@@ -106,7 +116,7 @@ struct ModelRegistration: Sendable {
             var meta = JSONObject()
             let registering = input
             claim = try await GroupClaim.commit(groupID: input.modelGroupID, modelName: input.name, description: input.description,
-                                                access: input.groupAccess, groups: context.groups) { claim in
+                                                access: input.groupAccess, user: input.user, groups: context.groups) { claim in
                 meta = metaDocument(registering, claim: claim, state: .registering)
                 return [.put(index: Indices.registrationJournal, id: taskID, source: journalEntry(taskID: taskID, modelID: id, claim: claim),
                              condition: .mustNotExist),

@@ -1,6 +1,7 @@
 import Connectors
 import Foundation
 import OrderedJSON
+import Security
 import Storage
 
 /// `POST /models/_register` with `function_name: remote` (§2.4.3): synchronous. The model joins a
@@ -33,6 +34,7 @@ struct RemoteRegistration: Sendable {
             throw MLError.illegalArgument("Model cannot have both stand-alone connector and internal connector. Please check your register model request.")
         case (let id?, nil):
             connector = try await connectors.definition(id: id)
+            try await connectors.checkUse(id)
             if connector.protocol == .mcpSSE || connector.protocol == .mcpStreamableHTTP {
                 throw MLError.illegalArgument("Cannot Create a Model from MCP Connector: \(id)")
             }
@@ -49,11 +51,16 @@ struct RemoteRegistration: Sendable {
         try await GuardrailChain.checkNoCycle(modelID: customID, guardrails: object["guardrails"], models: context.models)
         if let enabled = object["is_enabled"], enabled.boolValue == nil { throw MLError.parse("is_enabled must be a boolean") }
 
-        if let groupID, try await context.store.get(index: Indices.modelGroup, id: groupID) == nil {
-            throw MLError.status(404, "Model group not found")
+        let controlEnabled = settings.bool(MLSettings.modelAccessControl)
+        let user = controlEnabled ? Caller.principal : nil
+        if let groupID {
+            guard let group = try await context.store.get(index: Indices.modelGroup, id: groupID) else {
+                throw MLError.status(404, "Model group not found")
+            }
+            if let user, !ModelGroupAccess.permits(group.source, principal: user) { throw ModelGroupAccess.denied(.registerIntoGroup) }
         }
         let requestAccess = JSONObject(GroupAccess.fields.compactMap { key in object[key].map { (key: key, value: $0) } })
-        let access = try GroupAccess.forNewGroup(requestAccess, controlEnabled: settings.bool(MLSettings.modelAccessControl))
+        let access = try GroupAccess.forNewGroup(requestAccess, controlEnabled: controlEnabled, user: Caller.principal)
         let description = object["description"]?.stringValue
         let modelID = customID ?? Identifiers.newID()
         var task = MLTask(type: .registerModel, functionName: FunctionName.remote.rawValue, modelID: modelID,
@@ -62,7 +69,7 @@ struct RemoteRegistration: Sendable {
         let (taskID, taskWrite) = context.tasks.creation(task)
         // One transaction: the group claim, the model and its COMPLETED task.
         let base = meta
-        _ = try await GroupClaim.commit(groupID: groupID, modelName: name, description: description, access: access,
+        _ = try await GroupClaim.commit(groupID: groupID, modelName: name, description: description, access: access, user: user,
                                         groups: context.groups) { claim in
             var meta = base
             let now = nowMillis()

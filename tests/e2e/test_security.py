@@ -19,7 +19,7 @@ import openai
 import pytest
 from opensearch_py_ml.ml_commons import MLCommonClient
 from opensearchpy import OpenSearch, Urllib3HttpConnection
-from opensearchpy.exceptions import AuthenticationException, AuthorizationException, NotFoundError
+from opensearchpy.exceptions import AuthenticationException, AuthorizationException, NotFoundError, RequestError
 
 from conftest import MINILM, Server, binary
 from test_opensearch_py_ml import assert_embeddings, references
@@ -128,6 +128,12 @@ def deploy_traced_bert(ml: MLCommonClient) -> str:
     return model_id
 
 
+def model_ids(ml: MLCommonClient) -> list:
+    """The models (not their chunks) a search finds."""
+    hits = ml.search_model({"query": {"bool": {"must_not": {"exists": {"field": "chunk_number"}}}}})["hits"]["hits"]
+    return [hit["_id"] for hit in hits]
+
+
 def test_users_roles_and_mappings_through_client_security(secure, witness):
     admin = client(secure, witness, secure.auth)
     assert admin.security.health()["status"] == "UP"
@@ -197,10 +203,19 @@ def test_users_roles_and_mappings_through_client_security(secure, witness):
         admin.security.create_role(role="ml_full_access", body={"cluster_permissions": ["*"]})
     assert admin.security.get_role(role="ml_full_access")["ml_full_access"]["cluster_permissions"] != ["*"]
 
-    # change_password: the old password then fails (a first failed login), the new one works.
+    # A weak password is refused without being echoed (the witness greps every answer for it).
+    weak = witness.secret("Zq-71x")  # too short
+    with pytest.raises(RequestError) as refused:
+        admin.security.create_user(username="frank", body={"password": weak})
+    assert refused.value.info["message"].startswith("Weak password")
+
+    # change_password: needs the current password; the old password then fails (a failed login), the new one works.
     new_password = witness.secret(strong_password())
-    answer = client(secure, witness, (carol, carol_password)).security.change_password(
-        body={"current_password": carol_password, "password": new_password})
+    as_carol = client(secure, witness, (carol, carol_password))
+    with pytest.raises(RequestError) as refused:
+        as_carol.security.change_password(body={"current_password": new_password, "password": new_password})
+    assert refused.value.info == {"status": "BAD_REQUEST", "message": "Could not validate your current password."}
+    answer = as_carol.security.change_password(body={"current_password": carol_password, "password": new_password})
     assert answer == {"status": "OK", "message": "'carol' updated."}
     with pytest.raises(AuthenticationException):
         client(secure, witness, (carol, carol_password)).security.authinfo()
@@ -236,8 +251,7 @@ def test_ml_commons_client_as_an_ml_full_access_user(secure, mirror, witness):
     assert ml.get_model_info(model_id)["name"] == MINILM
     expected = references(3)
     assert_embeddings(ml.generate_embedding(model_id, [r["text"] for r in expected]), expected)
-    hits = ml.search_model({"query": {"bool": {"must_not": {"exists": {"field": "chunk_number"}}}}})["hits"]["hits"]
-    assert [hit["_id"] for hit in hits] == [model_id]
+    assert model_ids(ml) == [model_id]
     assert list(ml.undeploy_model(model_id).values())[0]["stats"][model_id] == "undeployed"
     assert ml.delete_model(model_id)["result"] == "deleted"
 
@@ -311,8 +325,7 @@ def test_a_read_only_user_reads_but_cannot_register_or_predict(secure, mirror, w
         reader = client(secure, witness, (name, password))
         ml = MLCommonClient(reader)
         assert ml.get_model_info(model_id)["model_state"] == "DEPLOYED"
-        hits = ml.search_model({"query": {"bool": {"must_not": {"exists": {"field": "chunk_number"}}}}})["hits"]["hits"]
-        assert [hit["_id"] for hit in hits] == [model_id]
+        assert model_ids(ml) == [model_id]
         tasks = reader.plugins.ml.search_tasks(body={"query": {"term": {"model_id": model_id}}})["hits"]["hits"]
         assert {hit["_source"]["task_type"] for hit in tasks} >= {"REGISTER_MODEL", "DEPLOY_MODEL"}
 

@@ -140,6 +140,8 @@ def test_users_roles_and_mappings_through_client_security(secure, witness):
     assert client(secure, witness).security.health()["status"] == "UP"  # needs no credentials
     info = admin.security.authinfo()
     assert info["user_name"] == "admin" and "all_access" in info["roles"]
+    assert admin.security.get_account_details()["user_name"] == "admin"
+    assert admin.transport.perform_request("GET", "/_plugins/_security/whoami")["is_admin"] is True
 
     # A role of our own with wildcard ML permissions, mapped by backend role and by user.
     role = {"description": "reads and runs models", "cluster_permissions": [ML + "models/*", ML + "predict", "cluster:monitor/main"]}
@@ -174,6 +176,7 @@ def test_users_roles_and_mappings_through_client_security(secure, witness):
         them = client(secure, witness, (name, password))
         info = them.security.authinfo()
         assert info["user_name"] == name and info["backend_roles"] == backend_roles and "model_runner" in info["roles"]
+        assert them.transport.perform_request("GET", "/_plugins/_security/whoami")["is_admin"] is False
         assert them.info()["version"]["distribution"] == "opensearch"
         assert them.plugins.ml.search_models(body={"query": {"match_all": {}}})["hits"]["total"]["value"] == 0
         with pytest.raises(AuthorizationException) as refused:

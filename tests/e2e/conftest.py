@@ -1,5 +1,6 @@
 """Fixtures for end-to-end tests: the real `mlcommons` binary and a loopback artifact mirror."""
 
+import base64
 import contextlib
 import hashlib
 import http.server
@@ -28,14 +29,17 @@ def binary() -> str:
 
 
 class Server:
-    """`mlcommons serve` on a free loopback port with its own data dir."""
+    """`mlcommons serve` on a free loopback port with its own data dir. With `admin_password`: run with
+    `--security`, that password as the first admin's (MLCOMMONS_INITIAL_ADMIN_PASSWORD), and the
+    set-up calls made as `admin`."""
 
-    def __init__(self, data_dir: pathlib.Path, artifacts_url: str, extra_args=(), ca_file=None):
+    def __init__(self, data_dir: pathlib.Path, artifacts_url: str, extra_args=(), ca_file=None, admin_password=None):
         self.data_dir = data_dir
         self.artifacts_url = artifacts_url
         self.extra_args = list(extra_args)
         # With --tls-cert among extra_args: the CA that signed the server's certificate.
         self.ca_file = ca_file
+        self.admin_password = admin_password
         self.log_path = data_dir.parent / (data_dir.name + ".log")
         self.process = None
         self.port = None
@@ -45,10 +49,15 @@ class Server:
         if port_file.exists():
             port_file.unlink()
         log = open(self.log_path, "ab")
+        environment = dict(os.environ)
+        security = []
+        if self.admin_password is not None:
+            security = ["--security"]
+            environment["MLCOMMONS_INITIAL_ADMIN_PASSWORD"] = self.admin_password
         self.process = subprocess.Popen(
             [binary(), "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(self.data_dir),
-             "--artifacts-url", self.artifacts_url, *self.extra_args],
-            stdout=log, stderr=log)
+             "--artifacts-url", self.artifacts_url, *security, *self.extra_args],
+            stdout=log, stderr=log, env=environment)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if port_file.exists() and port_file.read_text().strip():
@@ -67,9 +76,19 @@ class Server:
         body = json.dumps({"persistent": {"plugins.ml_commons.allow_private_model_url": True}}).encode()
         scheme = "https" if self.ca_file else "http"
         request = urllib.request.Request(f"{scheme}://127.0.0.1:{self.port}/_cluster/settings", data=body, method="PUT",
-                                         headers={"Content-Type": "application/json"})
+                                         headers={"Content-Type": "application/json", **self.auth_headers()})
         context = ssl.create_default_context(cafile=str(self.ca_file)) if self.ca_file else None
         urllib.request.urlopen(request, timeout=10, context=context).read()
+
+    @property
+    def auth(self):
+        """The (user, password) the set-up calls use, or None without security."""
+        return None if self.admin_password is None else ("admin", self.admin_password)
+
+    def auth_headers(self) -> dict:
+        if self.auth is None:
+            return {}
+        return {"Authorization": "Basic " + base64.b64encode(":".join(self.auth).encode()).decode()}
 
     def stop(self):
         if self.process and self.process.poll() is None:

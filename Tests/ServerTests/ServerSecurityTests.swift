@@ -327,4 +327,109 @@ import Testing
             #expect(try await server.anonymous.signedIn("alice", "pw").send("POST", path, json: body).status == 401)
         }
     }
+
+    /// §8 over HTTPS: two users in different backend roles (and one sharing a role) against a public,
+    /// a private and a restricted group, and a model in each.
+    @Test func modelGroupsAndTheirModelsFollowTheAccessRules() async throws {
+        let provider = FakeProvider()
+        try await provider.start()
+        defer { provider.stop() }
+        try await SecureServer.with { server in
+            try await server.admin.expect(200, "PUT", "/_cluster/settings", ["persistent": [
+                "plugins.ml_commons.model_access_control_enabled": true,
+                "plugins.ml_commons.trusted_connector_endpoints_regex": [#"^http://127\.0\.0\.1:[0-9]+/.*$"#],
+                "plugins.ml_commons.connector.private_ip_enabled": true,
+            ]])
+            let alice = try await server.user("alice", password: "Amber-Falcon-11", roles: ["ml_full_access"], backendRoles: ["IT"])
+            let bob = try await server.user("bob", password: "Birch-Lagoon-22", roles: ["ml_full_access"], backendRoles: ["HR"])
+            let carol = try await server.user("carol", password: "Cedar-Meteor-33", roles: ["ml_full_access"], backendRoles: ["IT", "ops"])
+            func group(_ body: JSON) async throws -> String {
+                try #require(try await alice.expect(200, "POST", "/_plugins/_ml/model_groups/_register", body)["model_group_id"]?.stringValue)
+            }
+            let open = try await group(["name": "open", "access_mode": "public"])
+            let mine = try await group(["name": "mine", "access_mode": "private"])
+            let team = try await group(["name": "team", "access_mode": "restricted", "backend_roles": ["IT"]])
+            let stored = try await server.admin.expect(200, "GET", "/_plugins/_ml/model_groups/\(team)")
+            #expect(stored["owner"]?["name"] == "alice")
+            #expect(stored["access"] == "restricted")
+            #expect(stored["backend_roles"] == ["IT"])
+            // Registering: roles the user does not hold, and restricted without roles, are refused.
+            let notHeld = try await bob.send("POST", "/_plugins/_ml/model_groups/_register",
+                                             json: ["name": "x", "access_mode": "restricted", "backend_roles": ["IT"]])
+            #expect(notHeld.status == 400)
+            #expect(try notHeld.json["error"]?["reason"]?.stringValue == "You don't have the backend roles specified.")
+
+            // Get group.
+            let groupDenied = "User doesn't have privilege to perform this operation on this model group"
+            for (client, id, allowed) in [(bob, open, true), (bob, mine, false), (bob, team, false),
+                                          (carol, team, true), (carol, mine, false), (alice, mine, true), (server.admin, mine, true)] {
+                let reply = try await client.send("GET", "/_plugins/_ml/model_groups/\(id)")
+                if allowed {
+                    #expect(reply.status == 200, "\(reply.text)")
+                } else {
+                    #expect(reply.status == 403, "\(reply.text)")
+                    #expect(try reply.json["error"]?["reason"]?.stringValue == groupDenied)
+                }
+            }
+            // Search shows each only what it may see, totals included.
+            func visible(_ client: TestClient) async throws -> (Set<String>, Int64?) {
+                let reply = try await client.expect(200, "POST", "/_plugins/_ml/model_groups/_search", ["query": ["match_all": [:]], "size": 100])
+                return (Set(reply["hits"]?["hits"]?.arrayValue?.compactMap { $0["_id"]?.stringValue } ?? []),
+                        reply["hits"]?["total"]?["value"]?.intValue)
+            }
+            #expect(try await visible(bob) == ([open], 1))
+            #expect(try await visible(carol) == ([open, team], 2))
+            #expect(try await visible(alice) == ([open, mine, team], 3))
+            #expect(try await visible(server.admin).0 == [open, mine, team])
+
+            // A model in each group (remote: deployed at once).
+            func model(_ groupID: String) async throws -> String {
+                let reply = try await alice.expect(200, "POST", "/_plugins/_ml/models/_register?deploy=true", [
+                    "name": .string("model in \(groupID)"), "function_name": "remote", "model_group_id": .string(groupID),
+                    "connector": Connectors.chat(provider),
+                ])
+                return try #require(reply["model_id"]?.stringValue)
+            }
+            let inOpen = try await model(open), inMine = try await model(mine), inTeam = try await model(team)
+            // Registering into someone else's private group is refused.
+            let intoMine = try await bob.send("POST", "/_plugins/_ml/models/_register", json: [
+                "name": "intruder", "function_name": "remote", "model_group_id": .string(mine), "connector": Connectors.chat(provider),
+            ])
+            #expect(intoMine.status == 400, "\(intoMine.text)")
+            #expect(try intoMine.json["error"]?["reason"]?.stringValue == "You don't have permissions to perform this operation on this model.")
+
+            let modelDenied = "User doesn't have privilege to perform this operation on this model"
+            let predict: JSON = ["parameters": ["prompt": "hi"]]
+            for (client, id, allowed) in [(bob, inOpen, true), (bob, inMine, false), (bob, inTeam, false), (carol, inTeam, true),
+                                          (carol, inMine, false), (server.admin, inMine, true)] {
+                for (method, suffix, body) in [("GET", "", nil), ("POST", "/_predict", predict), ("POST", "/_deploy", nil),
+                                               ("PUT", "", ["description": "changed"] as JSON?), ("POST", "/_undeploy", nil)] {
+                    let reply = try await client.send(method, "/_plugins/_ml/models/\(id)\(suffix)", body: body?.serializedBytes)
+                    if allowed {
+                        #expect(![401, 403].contains(reply.status), "\(method) \(suffix): \(reply.text)")
+                    } else {
+                        #expect(reply.status == 403, "\(method) \(suffix): \(reply.text)")
+                        #expect(try reply.json["error"]?["reason"]?.stringValue == modelDenied, "\(method) \(suffix)")
+                    }
+                }
+            }
+            let deleteOther = try await bob.send("DELETE", "/_plugins/_ml/models/\(inMine)")
+            #expect(deleteOther.status == 403)
+            // Model search leaves out models of groups the user cannot see.
+            let models = try await bob.expect(200, "POST", "/_plugins/_ml/models/_search", ["query": ["match_all": [:]], "size": 100])
+            let modelIDs = Set(models["hits"]?["hits"]?.arrayValue?.compactMap { $0["_source"]?["model_id"]?.stringValue ?? $0["_id"]?.stringValue } ?? [])
+            #expect(modelIDs.contains(inOpen))
+            #expect(!modelIDs.contains(inMine) && !modelIDs.contains(inTeam))
+
+            // Only the owner (or an admin) changes access fields; others may not delete the group.
+            let change = try await bob.send("PUT", "/_plugins/_ml/model_groups/\(open)", json: ["access_mode": "private"])
+            #expect(change.status == 400, "\(change.text)")  // ML Commons throws it as an IllegalArgumentException
+            #expect(try change.json["error"]?["reason"]?.stringValue == "Only owner or admin can update access control data.")
+            let deleteGroup = try await bob.send("DELETE", "/_plugins/_ml/model_groups/\(mine)")
+            #expect(deleteGroup.status == 500, "\(deleteGroup.text)")
+            #expect(try deleteGroup.json["error"]?["reason"]?.stringValue == "User doesn't have privilege to delete this model group")
+            try await alice.expect(200, "PUT", "/_plugins/_ml/model_groups/\(mine)", ["access_mode": "restricted", "backend_roles": ["IT"]])
+            try await carol.expect(200, "GET", "/_plugins/_ml/model_groups/\(mine)")
+        }
+    }
 }

@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import OrderedJSON
 
-/// The real server with `--security` over HTTPS (a CA and certificate made at test time), its first
+/// The real server with `--security`, over HTTPS (a CA and certificate made at test time) or HTTP, its first
 /// admin made from `MLCOMMONS_INITIAL_ADMIN_PASSWORD`, and clients that trust the CA.
 struct SecureServer {
     static let adminPassword = "Kestrel-41-Orbit"
@@ -12,10 +12,24 @@ struct SecureServer {
     let anonymous: TestClient
     let admin: TestClient
 
-    static func with<T>(_ options: [String] = [], _ body: (SecureServer) async throws -> T) async throws -> T {
-        try await TLSTests.withTLSServer(["--security"] + options, environment: ["MLCOMMONS_INITIAL_ADMIN_PASSWORD": adminPassword]) { client, server, _ in
-            try await body(SecureServer(server: server, anonymous: client, admin: client.signedIn("admin", adminPassword)))
+    /// - Parameter tls: HTTPS (the default), or plain HTTP on loopback.
+    static func with<T>(_ options: [String] = [], tls: Bool = true, _ body: (SecureServer) async throws -> T) async throws -> T {
+        let environment = ["MLCOMMONS_INITIAL_ADMIN_PASSWORD": adminPassword]
+        func secure(_ client: TestClient, _ server: ServerProcess) -> SecureServer {
+            SecureServer(server: server, anonymous: client, admin: client.signedIn("admin", adminPassword))
         }
+        if tls {
+            return try await TLSTests.withTLSServer(["--security"] + options, environment: environment) { client, server, _ in try await body(secure(client, server)) }
+        }
+        let server = ServerProcess(extraArguments: ["--security"] + options)
+        server.environment = environment
+        defer { try? FileManager.default.removeItem(at: server.dataDir) }
+        try await server.start()
+        let result: Result<T, any Error>
+        do { result = .success(try await body(secure(TestClient(baseURL: server.baseURL), server))) } catch { result = .failure(error) }
+        await server.stop()
+        if case .failure = result { print("server log:\n\(server.log())") }
+        return try result.get()
     }
 
     /// Creates a user with these security roles (given on the user) and backend roles; returns its client.

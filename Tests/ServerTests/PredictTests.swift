@@ -271,8 +271,10 @@ struct RealMiniLMPredictTests {
             // The artifacts' tokenizer.json truncates at 128 tokens (sentence-transformers at 256): texts under
             // 120 characters stay under 128 tokens.
             let references = try PredictTests.lines("minilm-embeddings.jsonl").filter { ($0["text"]?.stringValue?.unicodeScalars.count ?? 0) < 120 }.prefix(24)
+            // 24 texts through a debug-built engine, beside the other format's test: minutes on a loaded machine.
             let reply = try await client.expect(200, "POST", "/_plugins/_ml/_predict/text_embedding/\(modelID)",
-                                                ["text_docs": .array(references.map { $0["text"]! }), "target_response": ["sentence_embedding"]])
+                                                ["text_docs": .array(references.map { $0["text"]! }), "target_response": ["sentence_embedding"]],
+                                                timeout: .seconds(600))
             var worst: Float = 0
             for (result, reference) in zip(reply["inference_results"]?.arrayValue ?? [], references) {
                 let got = PredictTests.floats(result["output"]?[0]?["data"]), want = PredictTests.floats(reference["embedding"])

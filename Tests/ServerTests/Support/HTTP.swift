@@ -39,7 +39,9 @@ struct TestClient: Sendable {
         return client
     }
 
-    func send(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json") async throws -> HTTPReply {
+    /// - Parameter timeout: how long the answer may take (a debug-built engine on a loaded machine is slow).
+    func send(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json",
+              timeout: Duration = .seconds(60)) async throws -> HTTPReply {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .init(rawValue: method)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -47,7 +49,7 @@ struct TestClient: Sendable {
             request.body = .bytes(ByteBuffer(bytes: body))
             request.headers.add(name: "Content-Type", value: contentType)
         }
-        let response = try await http.execute(request, timeout: .seconds(60))
+        let response = try await http.execute(request, timeout: .seconds(timeout.components.seconds))
         let buffer = try await response.body.collect(upTo: 256 << 20)
         return HTTPReply(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
                          body: Array(buffer.readableBytesView))
@@ -63,8 +65,8 @@ struct TestClient: Sendable {
 
     /// Sends and requires the status; returns the JSON body.
     @discardableResult
-    func expect(_ status: Int, _ method: String, _ path: String, _ json: JSON? = nil) async throws -> JSON {
-        let reply = try await send(method, path, body: json?.serializedBytes)
+    func expect(_ status: Int, _ method: String, _ path: String, _ json: JSON? = nil, timeout: Duration = .seconds(60)) async throws -> JSON {
+        let reply = try await send(method, path, body: json?.serializedBytes, timeout: timeout)
         guard reply.status == status else {
             throw TestFailure("\(method) \(path): expected \(status), got \(reply.status): \(reply.text)")
         }

@@ -23,7 +23,7 @@ from opensearchpy.exceptions import AuthenticationException, AuthorizationExcept
 
 from conftest import MINILM, Server, binary
 from test_opensearch_py_ml import assert_embeddings, references
-from test_tls import certificates  # noqa: F401 (a fixture: the test CA and the server's certificate)
+from test_tls import certificates, running_tls_server  # noqa: F401 (certificates: a fixture, the test CA and the server's certificate)
 
 ML = "cluster:admin/opensearch/ml/"
 
@@ -95,11 +95,7 @@ def witness():
 @pytest.fixture
 def secure(mirror, certificates, witness):  # noqa: F811 (the imported fixture)
     """A server with --security over HTTPS; the first admin's password is the witness's first secret."""
-    with tempfile.TemporaryDirectory() as directory:
-        s = Server(pathlib.Path(directory) / "data", mirror.base_url, ca_file=certificates / "ca.pem",
-                   admin_password=witness.secret(strong_password()),
-                   extra_args=["--tls-cert", str(certificates / "server.pem"), "--tls-key", str(certificates / "server.key")])
-        s.start()
+    with running_tls_server(mirror, certificates, admin_password=witness.secret(strong_password())) as s:
         try:
             yield s
         finally:
@@ -120,6 +116,13 @@ def make_user(admin, witness, name, backend_roles=(), **fields):
     answer = admin.security.create_user(username=name, body={"password": password, "backend_roles": list(backend_roles), **fields})
     assert answer == {"status": "CREATED", "message": f"'{name}' created."}
     return name, password
+
+
+def full_access_user(server, admin, witness, name):
+    """A user mapped to ml_full_access by name: its (name, password) and its client."""
+    credentials = make_user(admin, witness, name)
+    admin.security.create_role_mapping(role="ml_full_access", body={"users": [name]})
+    return credentials, client(server, witness, credentials)
 
 
 def deploy_traced_bert(ml: MLCommonClient) -> str:
@@ -244,9 +247,7 @@ def test_users_roles_and_mappings_through_client_security(secure, witness):
 def test_ml_commons_client_as_an_ml_full_access_user(secure, mirror, witness):
     mirror.publish_traced_bert()
     admin = client(secure, witness, secure.auth)
-    name, password = make_user(admin, witness, "mlops")
-    admin.security.create_role_mapping(role="ml_full_access", body={"users": ["mlops"]})
-    mlops = client(secure, witness, (name, password))
+    _, mlops = full_access_user(secure, admin, witness, "mlops")
     assert mlops.security.authinfo()["roles"] == ["ml_full_access"]
 
     ml = MLCommonClient(mlops)
@@ -270,12 +271,10 @@ def test_ml_commons_client_as_an_ml_full_access_user(secure, mirror, witness):
 def test_openai_client_with_an_api_key(secure, mirror, witness):
     mirror.publish_traced_bert()
     admin = client(secure, witness, secure.auth)
-    name, password = make_user(admin, witness, "svc")
-    admin.security.create_role_mapping(role="ml_full_access", body={"users": ["svc"]})
+    _, svc = full_access_user(secure, admin, witness, "svc")
     model_id = deploy_traced_bert(MLCommonClient(admin))
 
     # The service makes its own key with its password; the key string is shown once.
-    svc = client(secure, witness, (name, password))
     made = svc.transport.perform_request("POST", "/_plugins/_security/api/apikeys", body={"name": "embedder"})
     key = witness.issued(made["api_key"])
     witness.secret(key.rsplit("_", 1)[1])  # the secret part alone must not be stored either

@@ -1,6 +1,7 @@
 """opensearch-py and opensearch-py-ml over HTTPS, verifying the server's certificate against a test CA
 made by scripts/make-test-cert."""
 
+import contextlib
 import pathlib
 import subprocess
 import tempfile
@@ -21,16 +22,23 @@ def certificates():
         yield pathlib.Path(directory)
 
 
-@pytest.fixture
-def tls_server(mirror, certificates):
+@contextlib.contextmanager
+def running_tls_server(mirror, certificates, **options):
+    """The server on HTTPS with the test certificate, in a temporary data dir; stopped at the end."""
     with tempfile.TemporaryDirectory() as directory:
         s = Server(pathlib.Path(directory) / "data", mirror.base_url, ca_file=certificates / "ca.pem",
-                   extra_args=["--tls-cert", str(certificates / "server.pem"), "--tls-key", str(certificates / "server.key")])
+                   extra_args=["--tls-cert", str(certificates / "server.pem"), "--tls-key", str(certificates / "server.key")], **options)
         s.start()
         try:
             yield s
         finally:
             s.stop()
+
+
+@pytest.fixture
+def tls_server(mirror, certificates):
+    with running_tls_server(mirror, certificates) as s:
+        yield s
 
 
 def https_client(server, **options):

@@ -446,4 +446,44 @@ import Testing
             try await carol.expect(200, "GET", "/_plugins/_ml/model_groups/\(mine)")
         }
     }
+
+    /// `mlcommons reset-admin`, with the server stopped, after the admin deleted itself.
+    @Test func aLockedOutAdminIsResetOffline() async throws {
+        let server = ServerProcess(extraArguments: ["--security"])
+        defer { try? FileManager.default.removeItem(at: server.dataDir) }
+        server.environment = ["MLCOMMONS_INITIAL_ADMIN_PASSWORD": SecureServer.adminPassword]
+        try await server.start()
+        let admin = TestClient(baseURL: server.baseURL).signedIn("admin", SecureServer.adminPassword)
+        try await admin.expect(200, "DELETE", "/_plugins/_security/api/internalusers/admin")
+        try await admin.expect(401, "GET", "/_plugins/_security/authinfo")
+        func resetAdmin(_ password: String?) throws -> (status: Int32, output: String) {
+            let process = Process()
+            process.executableURL = ServerProcess.binary
+            process.arguments = ["reset-admin", "--data-dir", server.dataDir.path]
+            process.environment = ProcessInfo.processInfo.environment.filter { $0.key != "MLCOMMONS_INITIAL_ADMIN_PASSWORD" }
+                .merging(password.map { ["MLCOMMONS_INITIAL_ADMIN_PASSWORD": $0] } ?? [:]) { $1 }
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, output)
+        }
+        // Not while the server holds the data dir.
+        #expect(try resetAdmin("Renewed-Summit-84").status != 0)
+        await server.stop()
+        let missing = try resetAdmin(nil)
+        #expect(missing.status != 0 && missing.output.contains("Set MLCOMMONS_INITIAL_ADMIN_PASSWORD"), "\(missing.output)")
+        let weak = try resetAdmin("password1")
+        #expect(weak.status != 0 && weak.output.contains("Weak password") && !weak.output.contains("password1"), "\(weak.output)")
+        let done = try resetAdmin("Renewed-Summit-84")
+        #expect(done.status == 0, "\(done.output)")
+        try await server.start()
+        let renewed = TestClient(baseURL: server.baseURL).signedIn("admin", "Renewed-Summit-84")
+        #expect(try await renewed.expect(200, "GET", "/_plugins/_security/authinfo")["roles"] == ["all_access"])
+        try await TestClient(baseURL: server.baseURL).signedIn("admin", SecureServer.adminPassword).expect(401, "GET", "/_plugins/_security/authinfo")
+        await server.stop()
+        #expect(!server.log().contains("Renewed-Summit-84"))
+    }
 }

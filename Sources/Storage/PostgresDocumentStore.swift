@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import OrderedJSON
 import PostgresNIO
@@ -14,6 +15,15 @@ public final class PostgresDocumentStore: DocumentStore {
     let location: PostgresLocation
     let uniqueFields: [String: [String]]
     let builtInMappings: [String: IndexMapping]
+    /// How searches and counts were answered: in SQL alone, or candidates evaluated in memory.
+    let plans = NIOLockedValueBox(SearchPlans())
+
+    public struct SearchPlans: Sendable, Equatable {
+        public var inSQL = 0
+        public var inMemory = 0
+    }
+
+    public var searchPlans: SearchPlans { plans.withLockedValue { $0 } }
 
     /// Connects (a pool of at most `maximumConnections`), then creates or migrates the schema.
     public static func open(_ location: PostgresLocation, uniqueFields: [String: [String]] = [:],

@@ -16,8 +16,10 @@ extension PostgresDocumentStore {
             let relevance = scored ? request.query.constantRelevance : nil
             if !scored || relevance != nil,
                let hits = try await searchInSQL(index: index, request: request, mapping: mapping, relevance: relevance, db) {
+                plans.withLockedValue { $0.inSQL += 1 }
                 return hits
             }
+            plans.withLockedValue { $0.inMemory += 1 }
             let candidates = try await candidates(index: index, query: request.query, mapping: mapping, db)
             var corpus: [StoredDocument]? = nil
             if scored, relevance == nil { corpus = try await statisticsDocuments(index: index, query: request.query, db) }
@@ -36,7 +38,11 @@ extension PostgresDocumentStore {
                 SELECT count(*), count(*) FILTER (WHERE \(bounds.undecidedRows)) FROM ml_documents
                 WHERE index_name = \(indexParameter) AND \(bounds.maybe)
                 """, binds: fragment.binds), logger: logger)
-            for try await (total, undecided) in rows.decode((Int64, Int64).self) where undecided == 0 { return Int(total) }
+            for try await (total, undecided) in rows.decode((Int64, Int64).self) where undecided == 0 {
+                plans.withLockedValue { $0.inSQL += 1 }
+                return Int(total)
+            }
+            plans.withLockedValue { $0.inMemory += 1 }
             return try await candidates(index: index, query: query, mapping: mapping, db).filter { query.matches($0, mapping: mapping) }.count
         }
     }

@@ -41,7 +41,8 @@ extension PostgresDocumentStore {
 
     private func put(index: String, id: String, source: JSONObject, attachment: [UInt8]?, condition: WriteCondition,
                      _ db: PostgresConnection) async throws -> StoredDocument {
-        try condition.verify(current: try await current(index: index, id: id, lock: "FOR UPDATE", db), index: index, id: id)
+        let existing = try await current(index: index, id: id, lock: "FOR UPDATE", db)
+        try condition.verify(current: existing, index: index, id: id)
         let seqNo = try await nextSeqNo(index, db)
         try await claimUniqueValues(index: index, id: id, source: source, db)
         let body = JSON.object(source).serialized
@@ -67,7 +68,11 @@ extension PostgresDocumentStore {
         guard let version else {
             throw StoreError.versionConflict(index: index, id: id, reason: "[\(id)]: version conflict, document already exists")
         }
-        try await db.query("DELETE FROM ml_attachments WHERE index_name = \(index) AND id = \(id)", logger: logger)
+        // A new document has no attachment yet (deleting one deletes its attachment), so only a
+        // replaced one can have an old one to drop: one round trip less per new document.
+        if existing != nil || version > 1 {
+            try await db.query("DELETE FROM ml_attachments WHERE index_name = \(index) AND id = \(id)", logger: logger)
+        }
         if let attachment {
             try await db.query("INSERT INTO ml_attachments (index_name, id, data) VALUES (\(index), \(id), \(ByteBuffer(bytes: attachment)))",
                                logger: logger)

@@ -125,6 +125,10 @@ import Testing
                 #expect(try await postgres.count(index: index, query: request.query) == countA, "\(context)")
             }
         }
+        // Both ways were compared, not only the in-memory one.
+        let plans = try #require((postgres as? PostgresDocumentStore)?.searchPlans)
+        #expect(plans.inSQL > 100, "\(plans)")
+        #expect(plans.inMemory > 100, "\(plans)")
         try await sqlite.close()
         try await postgres.close()
     }

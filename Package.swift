@@ -85,7 +85,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
         .executableTarget(name: "mlcommons", dependencies: [
-            "MLCommonsServer", "MLCommonsCore", "Inference", "OrderedJSON", "Security",
+            "MLCommonsServer", "MLCommonsCore", "Inference", "OrderedJSON", "Security", "Storage",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

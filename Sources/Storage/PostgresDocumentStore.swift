@@ -25,10 +25,11 @@ public final class PostgresDocumentStore: DocumentStore {
 
     public var searchPlans: SearchPlans { plans.withLockedValue { $0 } }
 
-    /// Connects (a pool of at most `maximumConnections`), then creates or migrates the schema.
+    /// Connects (a pool of at most `maximumConnections`), then creates or migrates the schema; a server
+    /// not reached within `reachTimeout` is an error.
     public static func open(_ location: PostgresLocation, uniqueFields: [String: [String]] = [:],
                             mappings: [String: IndexMapping] = [:], maximumConnections: Int = 10,
-                            logger: Logger) async throws -> PostgresDocumentStore {
+                            reachTimeout: Duration = .seconds(15), logger: Logger) async throws -> PostgresDocumentStore {
         var configuration = PostgresClient.Configuration(host: location.host, port: location.port, username: location.user,
                                                          password: location.password, database: location.database, tls: .disable)
         configuration.options.maximumConnections = max(1, maximumConnections)
@@ -36,12 +37,30 @@ public final class PostgresDocumentStore: DocumentStore {
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         let store = PostgresDocumentStore(client: client, location: location, uniqueFields: uniqueFields, mappings: mappings, logger: logger)
         do {
-            try await store.withConnection { connection in try await PostgresSchema.migrate(connection, logger: logger) }
+            try await store.untilReachable(within: reachTimeout) {
+                try await store.withConnection { connection in try await PostgresSchema.migrate(connection, logger: logger) }
+            }
         } catch {
             try? await store.close()
             throw error
         }
         return store
+    }
+
+    /// The pool retries an unreachable server forever; at start that must be an error instead. On the
+    /// deadline the pool is shut down, which fails the waiting request.
+    private func untilReachable(within timeout: Duration, _ body: @escaping @Sendable () async throws -> Void) async throws {
+        let runner = self.runner, location = self.location
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                runner.cancel()
+                throw StoreError.storage("the PostgreSQL store \(location) could not be reached within \(timeout.components.seconds) s")
+            }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
     }
 
     private init(client: PostgresClient, location: PostgresLocation, uniqueFields: [String: [String]],

@@ -130,17 +130,17 @@ public final class SQLiteDocumentStore: DocumentStore {
         }
     }
 
-    /// `BEGIN IMMEDIATE`, retried for up to 10 s while another connection holds the write lock. The
+    /// `BEGIN IMMEDIATE`, retried for up to 30 s while another connection holds the write lock. The
     /// wait is a task sleep: SQLite's own busy wait would hold one of the few threads of NIO's pool,
     /// which the lock holder needs to finish (two stores in one process stalled each other that way).
     private func beginWriting() async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         var pause = Duration.milliseconds(1)
         while true {
             do {
                 _ = try await connection.query("BEGIN IMMEDIATE")
                 return
-            } catch let error as SQLiteError where [.busy, .locked, .busyTimeout].contains(error.reason) && ContinuousClock.now < deadline {
+            } catch let error as SQLiteError where [.busy, .locked, .busyTimeout, .busyInRecovery].contains(error.reason) && ContinuousClock.now < deadline {
                 try await Task.sleep(for: pause)
                 pause = min(pause * 2, .milliseconds(20))
             }

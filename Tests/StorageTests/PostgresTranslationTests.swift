@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import OrderedJSON
 @testable import Storage
 import Testing
@@ -94,6 +95,20 @@ import Testing
         #expect(try await store.get(index: "i", id: "nul") == nil)
         #expect(try await store.count(index: "i", query: .term("t", "a\u{0}b")) == 0)
         try await store.close()
+    }
+
+    /// A server that does not answer fails the open in time, naming the store but not its password.
+    @Test func anUnreachableServerFailsTheOpen() async throws {
+        let start = ContinuousClock.now
+        do {
+            _ = try await PostgresDocumentStore.open(try PostgresLocation.parse("postgres://ml:secretpw@127.0.0.1:1/db"),
+                                                     reachTimeout: .seconds(2), logger: Logger(label: "test"))
+            Issue.record("opened a store on a closed port")
+        } catch let error as StoreError {
+            #expect(error.description.contains("postgres://ml:***@127.0.0.1:1/db"))
+            #expect(!error.description.contains("secretpw"))
+        }
+        #expect(ContinuousClock.now - start < .seconds(10))
     }
 
     @Test func storeURLsParseAndNeverShowThePassword() throws {

@@ -25,7 +25,7 @@ struct SecurityRoutes {
     // MARK: - Who am I
 
     private func addIdentity(_ table: inout RouteTable) {
-        let store = store, cache = authenticator.cache
+        let store = store, cache = authenticator.cache, authenticator = authenticator
         table.add("GET", "\(Self.base)/health", access: .anonymous) { _ in .ok(["message": nil, "mode": "strict", "status": "UP"]) }
         table.add("GET", "\(Self.base)/authinfo", access: .authenticated) { request in .ok(.object(try request.caller().authInfo)) }
         table.add("GET", "\(Self.base)/whoami", access: .authenticated) { request in
@@ -46,8 +46,7 @@ struct SecurityRoutes {
                 guard let current = body["current_password"]?.stringValue, let password = body["password"]?.stringValue else {
                     throw SecurityError.badRequest("Both [current_password] and [password] are required")
                 }
-                // The current password is checked with the slow hash: off the event loop.
-                try await Task.detached { try await store.changePassword(user: caller.name, current: current, new: password) }.value
+                try await authenticator.withSlowHashing { try await store.changePassword(user: caller.name, current: current, new: password) }
                 cache.invalidateAll()
                 return SecurityReplies.status(200, "'\(caller.name)' updated.")
             }
@@ -57,14 +56,13 @@ struct SecurityRoutes {
     // MARK: - Users, roles, mappings
 
     private func addUsers(_ table: inout RouteTable) {
-        let store = store
+        let store = store, authenticator = authenticator
         addResource(&table, "internalusers", list: {
             JSON.object(JSONObject(try await store.users().map { ($0.name, JSON.object($0.rendered)) }))
         }, get: { name in try await store.user(name).map { .object($0.rendered) } },
         put: { name, body in
             let update = try InternalUser.Update(body: body)
-            // Hashing a new password is slow: off the event loop.
-            return try await Task.detached { try await store.putUser(name, update) }.value
+            return try await authenticator.withSlowHashing { try await store.putUser(name, update) }
         }, delete: { name in try await store.deleteUser(name) })
     }
 

@@ -18,7 +18,9 @@ public final class AuthenticationCache: Sendable {
     public let timeToLive: Duration
     let capacity: Int
     private let key = SymmetricKey(size: .bits256)
-    private let entries = Mutex<[Data: Entry]>([:])
+    /// The entries, and how many times they were emptied: an entry made from a check that began
+    /// before the last emptying is not kept (it may describe a user or key that is gone).
+    private let entries = Mutex<(byDigest: [Data: Entry], generation: UInt64)>(([:], 0))
 
     public init(timeToLive: Duration = .seconds(60), capacity: Int = 10_000) {
         self.timeToLive = timeToLive
@@ -36,35 +38,44 @@ public final class AuthenticationCache: Sendable {
         return Data(HMAC<SHA256>.authenticationCode(for: message, using: key))
     }
 
-    func lookup(_ digest: Data) -> Entry? {
+    /// The entry for a digest, if live; else nil and the generation to pass to `store` after checking
+    /// the credential against the store.
+    func lookup(_ digest: Data) -> (entry: Entry?, generation: UInt64) {
         let now = ContinuousClock.now
         return entries.withLock { entries in
-            guard let entry = entries[digest] else { return nil }
+            guard let entry = entries.byDigest[digest] else { return (nil, entries.generation) }
             if entry.expires <= now {
-                entries[digest] = nil
-                return nil
+                entries.byDigest[digest] = nil
+                return (nil, entries.generation)
             }
-            return entry
+            return (entry, entries.generation)
         }
     }
 
-    func store(_ digest: Data, principal: Principal, roles: [String: Role]) {
+    /// Keeps a verified credential, unless the cache was emptied since `generation` (from `lookup`).
+    func store(_ digest: Data, principal: Principal, roles: [String: Role], generation: UInt64) {
         let now = ContinuousClock.now
         let entry = Entry(principal: principal, roles: roles, expires: now + timeToLive)
         entries.withLock { entries in
-            if entries.count >= capacity {
-                entries = entries.filter { $0.value.expires > now }
+            guard entries.generation == generation else { return }
+            if entries.byDigest.count >= capacity {
+                entries.byDigest = entries.byDigest.filter { $0.value.expires > now }
                 // Still full: drop an arbitrary half; they only cost one more hash each.
-                if entries.count >= capacity { entries = Dictionary(uniqueKeysWithValues: entries.prefix(capacity / 2).map { ($0.key, $0.value) }) }
+                if entries.byDigest.count >= capacity {
+                    entries.byDigest = Dictionary(uniqueKeysWithValues: entries.byDigest.prefix(capacity / 2).map { ($0.key, $0.value) })
+                }
             }
-            entries[digest] = entry
+            entries.byDigest[digest] = entry
         }
     }
 
     /// Forgets everything: after a change of users, roles, mappings or keys.
     public func invalidateAll() {
-        entries.withLock { $0.removeAll() }
+        entries.withLock { entries in
+            entries.byDigest.removeAll()
+            entries.generation &+= 1
+        }
     }
 
-    public var count: Int { entries.withLock { $0.count } }
+    public var count: Int { entries.withLock { $0.byDigest.count } }
 }

@@ -43,7 +43,8 @@ public final class Authenticator: Sendable {
         }
         // Credentials already verified skip the throttle: someone guessing at a user's name does not
         // lock that user's own running clients out.
-        if let cached = cache.lookup(digest) { return Authenticated(principal: cached.principal, roles: cached.roles) }
+        let (cached, generation) = cache.lookup(digest)
+        if let cached { return Authenticated(principal: cached.principal, roles: cached.roles) }
         switch throttle.withLock({ $0.decide(user: throttleUser, address: address) }) {
         case .allowed: break
         case .delayed(let wait), .refused(let wait): throw SecurityError.throttled(retryAfter: Int(wait.rounded(.up)))
@@ -62,8 +63,16 @@ public final class Authenticator: Sendable {
         }
         throttle.withLock { $0.recordSuccess(user: throttleUser, address: address) }
         let roles = try await store.resolvedRoles(principal)
-        cache.store(digest, principal: principal, roles: roles)
+        cache.store(digest, principal: principal, roles: roles, generation: generation)
         return Authenticated(principal: principal, roles: roles)
+    }
+}
+
+extension Authenticator {
+    /// Runs other password work (a new password's hash, a password change) through the same gate as
+    /// logins, so no route can start more slow hashes at once than logins can.
+    public func withSlowHashing<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await hashing.run(body)
     }
 }
 

@@ -97,10 +97,10 @@ struct MLCommonsResponder: HTTPResponder {
             if body.readableBytes > 0, !ContentTypeRule.isAccepted(request.headers[.contentType], path: path) {
                 return ErrorReplies.unsupportedContentType(request.headers[.contentType])
             }
+            let principal = caller?.principal
             var apiRequest = APIRequest(method: method, path: path, parameters: parameters, query: query,
                                         body: Array(body.readableBytesView), headers: headers)
-            apiRequest.principal = caller?.principal
-            let principal = caller?.principal
+            apiRequest.principal = principal
             let run: @Sendable () async throws -> APIReply = { [apiRequest] in
                 try await Caller.$principal.withValue(principal) { try await route.handler(apiRequest) }
             }

@@ -1,4 +1,5 @@
 import OrderedJSON
+import Security
 import Storage
 
 /// `GET /_plugins/_ml[/<nodeId>]/stats[/<stat>]` and `GET /_plugins/_ml/profile…` (§9.1, §9.2).
@@ -50,7 +51,8 @@ struct StatsAndProfile: Sendable {
         if wanted == nil {
             node["algorithms"] = Self.render(await stats.byAlgorithm)
             var byModel = await stats.byModel
-            for id in byModel.keys where try await !visible(id) { byModel[id] = nil }
+            let viewer = try await restrictedViewer()
+            for id in byModel.keys where try await !visible(id, to: viewer) { byModel[id] = nil }
             node["models"] = Self.render(byModel)
         }
         result["nodes"] = .object(nodeSelected ? [context.node.id: .object(node)] : [:])
@@ -67,10 +69,17 @@ struct StatsAndProfile: Sendable {
         }))
     }
 
-    /// Whether the caller may see a model's entry: with access control ON, a non-admin sees only
-    /// the models it may use (a model deleted since it was counted has no group to ask: hidden).
-    private func visible(_ modelID: String) async throws -> Bool {
-        guard let user = try await context.access.modelUser(), !user.isAdmin else { return true }
+    /// The caller whose view of per-model entries is restricted: a non-admin with access control
+    /// ON; nil when every entry shows.
+    private func restrictedViewer() async throws -> Principal? {
+        guard let user = try await context.access.modelUser(), !user.isAdmin else { return nil }
+        return user
+    }
+
+    /// Whether a model's entry shows to `user` (from `restrictedViewer`): only models it may use (a
+    /// model deleted since it was counted has no group to ask: hidden).
+    private func visible(_ modelID: String, to user: Principal?) async throws -> Bool {
+        guard let user else { return true }
         guard let model = try await context.models.meta(modelID) else { return false }
         return try await context.access.mayUse(model.source, user: user)
     }
@@ -89,8 +98,9 @@ struct StatsAndProfile: Sendable {
         if let nodeIDs, !nodeIDs.isEmpty, !nodeIDs.contains(context.node.id) { return .object([:]) }
         var models = JSONObject()
         if includeModels {
+            let viewer = try await restrictedViewer()
             for id in await deployed.ids.sorted() where modelIDs?.contains(id) ?? true {
-                guard let loaded = await deployed.model(id), try await visible(id) else { continue }
+                guard let loaded = await deployed.model(id), try await visible(id, to: viewer) else { continue }
                 let state = try await context.models.meta(id)?.source["model_state"] ?? .string(ModelState.deployed.rawValue)
                 var profile: JSONObject = [
                     "model_state": state, "predictor": .string("mlcommons.native.\(loaded.native.map { "\(type(of: $0))" } ?? "\(type(of: loaded))")@\(id)"),

@@ -243,10 +243,11 @@ import Testing
             let guesser = server.anonymous.signedIn("carol", "Guess-number-1")
             for _ in 0..<3 { #expect(try await guesser.send("GET", "/_plugins/_ml/stats").status == 401) }  // free
             // From the fourth failure on, each sets a wait (1 s, 2 s, …) before the next attempt is checked;
-            // an attempt within it is answered 429 unchecked. Guess until a wait of 2 s or more is under way
-            // (waiting out shorter ones), so the next request surely lands inside it even on a slow machine.
+            // an attempt within it is answered 429 unchecked. Guess until a wait of 8 s or more is under way
+            // (waiting out shorter ones; 7 failures in all, below the lockout's 10), so the next request
+            // lands inside it even on a machine loaded enough to take seconds between two requests.
             var throttled: HTTPReply?
-            for _ in 0..<8 where throttled == nil {
+            for _ in 0..<12 where throttled == nil {
                 let reply = try await guesser.send("GET", "/_plugins/_ml/stats")
                 guard reply.status == 429 else {
                     #expect(reply.status == 401)
@@ -254,7 +255,7 @@ import Testing
                 }
                 let wait = Int(reply.header("Retry-After") ?? "") ?? 0
                 #expect((1...30).contains(wait), "Retry-After \(wait)")
-                if wait >= 2 { throttled = reply } else { try await Task.sleep(for: .seconds(wait)) }
+                if wait >= 8 { throttled = reply } else { try await Task.sleep(for: .seconds(wait)) }
             }
             let refusal = try #require(throttled, "no attempt was held back")
             #expect(try refusal.json["error"]?["reason"]?.stringValue?.hasPrefix("Too many failed login attempts") == true)

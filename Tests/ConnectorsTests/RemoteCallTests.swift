@@ -176,14 +176,15 @@ import Testing
 
     @Test func readTimeout() async throws {
         try await Self.withProvider { provider, executor in
-            provider.behave(.slow(seconds: 3))
+            // The provider answers far later than the 1 s read timeout; the bound below leaves room for a loaded machine.
+            provider.behave(.slow(seconds: 30))
             let connector = try Self.openAIConnector(provider, clientConfig: ["read_timeout": 1, "connection_timeout": 1])
             let start = ContinuousClock.now
             let error = await #expect(throws: ConnectorError.self) {
                 try await executor.predict(connector: connector, request: RemotePredictRequest(documents: .textDocs(["x"])))
             }
             #expect(error?.status == 504)
-            #expect(start.duration(to: .now) < .milliseconds(2900))
+            #expect(start.duration(to: .now) < .seconds(15))
         }
     }
 

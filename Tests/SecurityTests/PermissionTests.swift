@@ -70,7 +70,7 @@ import Testing
         let text = String(repeating: "a", count: 250)
         let started = ContinuousClock.now
         #expect(!Wildcard.matches(pattern, text))
-        #expect(ContinuousClock.now - started < .seconds(1))
+        #expect(ContinuousClock.now - started < .seconds(5))  // exponential matching would take ages, not seconds
     }
 
     @Test func theDenialIsWordedAsTheSecurityPlugin() {

@@ -35,7 +35,7 @@ import Testing
         let url = "http://127.0.0.1:\(tarpit.port)/m.zip"
         for viaStop in [false, true] {
             let download = Task { try await Self.downloader().download(url, policy: Self.loopbackPolicy()) }
-            for _ in 0..<50 where tarpit.openConnections == 0 { try await Task.sleep(for: .milliseconds(20)) }
+            for _ in 0..<500 where tarpit.openConnections == 0 { try await Task.sleep(for: .milliseconds(20)) }
             #expect(tarpit.openConnections == 1)
             let start = ContinuousClock.now
             if viaStop { ActiveDownloads.shared.cancelAll(owner: Self.scratch) } else { download.cancel() }
@@ -44,7 +44,7 @@ import Testing
             // Left alone the trickle takes over 3 minutes; the bound is loose because in-process
             // suites running beside this one (SQLite, model loads) can keep the cooperative pool busy.
             #expect(start.duration(to: .now) < .seconds(30))
-            for _ in 0..<50 where tarpit.openConnections > 0 { try await Task.sleep(for: .milliseconds(20)) }
+            for _ in 0..<500 where tarpit.openConnections > 0 { try await Task.sleep(for: .milliseconds(20)) }
             #expect(tarpit.openConnections == 0)
         }
         #expect(ActiveDownloads.shared.count(owner: Self.scratch) == 0)

@@ -26,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "4.0.0"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.20.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.10.0"),
+        // PostgreSQL wire protocol for the shared document store (issue 14): NIO-based like the rest of the
+        // server, binds every value as a parameter, and pools connections itself.
+        .package(url: "https://github.com/vapor/postgres-nio.git", "1.33.0"..<"1.34.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.19"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
         // Hummingbird's own lifecycle package: the server's stop is sequenced as a service group.
@@ -38,6 +41,7 @@ let package = Package(
         .target(name: "Storage", dependencies: [
             "OrderedJSON",
             .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         // OpenBLAS (Debian `libopenblas-dev`) for matrix products.
@@ -81,7 +85,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
         .executableTarget(name: "mlcommons", dependencies: [
-            "MLCommonsServer", "MLCommonsCore", "Inference", "OrderedJSON", "Security",
+            "MLCommonsServer", "MLCommonsCore", "Inference", "OrderedJSON", "Security", "Storage",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -117,7 +121,9 @@ let package = Package(
             "Security", "Storage", "OrderedJSON", .product(name: "Logging", package: "swift-log"),
         ],
                     swiftSettings: strict),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "OrderedJSON"], swiftSettings: strict),
+        // The store suites run against SQLite and a real PostgreSQL (TestSupport starts it).
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "OrderedJSON", "TestSupport",
+                                                         .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "ServerTests", dependencies: [
             "mlcommons", "MLCommonsServer", "MLCommonsCore", "OrderedJSON", "TestSupport", "ProviderFakes", "Security",
             .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -12,10 +12,19 @@ public struct MLCommonsConfiguration: Sendable {
     /// Further setting defaults given at start-up (full keys, `plugins.ml_commons.*`).
     public var settingOverrides: [String: JSON]
     public var engine: any InferenceEngine
+    /// Where documents live: the embedded SQLite file in the data dir, or a shared PostgreSQL database.
+    public var store: StoreChoice
+
+    public enum StoreChoice: Sendable, Equatable {
+        case sqlite
+        case postgres(PostgresLocation)
+    }
 
     public init(dataDir: URL, nodeName: String = "mlcommons-node", artifactsBaseURL: String? = nil,
-                settingOverrides: [String: JSON] = [:], engine: any InferenceEngine = NativeInferenceEngine()) {
+                settingOverrides: [String: JSON] = [:], engine: any InferenceEngine = NativeInferenceEngine(),
+                store: StoreChoice = .sqlite) {
         self.dataDir = dataDir
+        self.store = store
         self.nodeName = nodeName
         self.artifactsBaseURL = artifactsBaseURL
         self.settingOverrides = settingOverrides
@@ -45,16 +54,22 @@ public final class MLCommons: Sendable {
     public var groups: ModelGroupService { context.groups }
     public var tasks: TaskService { context.tasks }
 
-    /// Opens the data dir (SQLite file, node id) and recovers from the last stop.
+    /// Opens the data dir (SQLite file unless the store is PostgreSQL, node id) and recovers from the last stop.
     public static func open(_ configuration: MLCommonsConfiguration, logger: Logger) async throws -> MLCommons {
         let dataDir = configuration.dataDir
         try DataDirectory.prepare(dataDir)
         let lock = try DataDirLock.acquire(dataDir: dataDir)
-        let store: SQLiteDocumentStore
+        let store: any DocumentStore
         do {
-            store = try await SQLiteDocumentStore.open(
-                path: dataDir.appendingPathComponent("mlcommons.sqlite").path, uniqueFields: Indices.uniqueFields,
-                mappings: Indices.mappings, logger: logger)
+            switch configuration.store {
+            case .sqlite:
+                store = try await SQLiteDocumentStore.open(
+                    path: dataDir.appendingPathComponent("mlcommons.sqlite").path, uniqueFields: Indices.uniqueFields,
+                    mappings: Indices.mappings, logger: logger)
+            case .postgres(let location):
+                store = try await PostgresDocumentStore.open(location, uniqueFields: Indices.uniqueFields, mappings: Indices.mappings, logger: logger)
+                logger.info("documents in the PostgreSQL store \(location)")
+            }
         } catch {
             lock.release()
             throw error

@@ -63,7 +63,8 @@ public final class SQLiteDocumentStore: DocumentStore {
     private func migrate() async throws {
         for statement in [
             "PRAGMA journal_mode=WAL",
-            "PRAGMA busy_timeout=10000",
+            // Short: a writer waits for another process's write lock in `beginWriting`, off the thread pool.
+            "PRAGMA busy_timeout=50",
             "PRAGMA synchronous=NORMAL",
             """
             CREATE TABLE IF NOT EXISTS indices (
@@ -112,7 +113,7 @@ public final class SQLiteDocumentStore: DocumentStore {
             try self.fault.refuseWriteIfDying()
             let number = self.writes.next()
             do {
-                _ = try await self.connection.query("BEGIN IMMEDIATE")
+                try await self.beginWriting()
                 do {
                     let result = try await body(self.connection)
                     self.fault.reached(.beforeCommit, ofWrite: number)
@@ -125,6 +126,23 @@ public final class SQLiteDocumentStore: DocumentStore {
                 }
             } catch let error as SQLiteError {
                 throw self.mapped(error)
+            }
+        }
+    }
+
+    /// `BEGIN IMMEDIATE`, retried for up to 30 s while another connection holds the write lock. The
+    /// wait is a task sleep: SQLite's own busy wait would hold one of the few threads of NIO's pool,
+    /// which the lock holder needs to finish (two stores in one process stalled each other that way).
+    private func beginWriting() async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        var pause = Duration.milliseconds(1)
+        while true {
+            do {
+                _ = try await connection.query("BEGIN IMMEDIATE")
+                return
+            } catch let error as SQLiteError where [.busy, .locked, .busyTimeout, .busyInRecovery].contains(error.reason) && ContinuousClock.now < deadline {
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .milliseconds(20))
             }
         }
     }
@@ -315,25 +333,10 @@ public final class SQLiteDocumentStore: DocumentStore {
     }
 
     private static func check(_ condition: WriteCondition, existing: SQLiteRow?, index: String, id: String) throws {
-        switch condition {
-        case .always: return
-        case .mustNotExist:
-            if existing != nil {
-                throw StoreError.versionConflict(index: index, id: id, reason: "[\(id)]: version conflict, document already exists")
-            }
-        case .mustExist:
-            if existing == nil {
-                throw StoreError.versionConflict(index: index, id: id, reason: "[\(id)]: version conflict, document missing")
-            }
-        case .ifMatch(let seqNo, let primaryTerm):
-            let currentSeq = existing?.column("seq_no")?.integer.map(Int64.init)
-            let currentTerm = existing?.column("primary_term")?.integer.map(Int64.init)
-            if currentSeq != seqNo || currentTerm != primaryTerm {
-                throw StoreError.versionConflict(index: index, id: id,
-                    reason: "[\(id)]: version conflict, required seqNo [\(seqNo)], primary term [\(primaryTerm)]. "
-                        + (currentSeq.map { "current document has seqNo [\($0)] and primary term [\(currentTerm ?? 1)]" } ?? "but no document was found"))
-            }
+        let current = existing.map { row in
+            (seqNo: Int64(row.column("seq_no")?.integer ?? 0), primaryTerm: Int64(row.column("primary_term")?.integer ?? 1))
         }
+        try condition.verify(current: current, index: index, id: id)
     }
 
     private static func nextSeqNo(_ db: SQLiteConnection, index: String) async throws -> Int64 {

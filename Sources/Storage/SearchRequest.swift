@@ -51,14 +51,16 @@ public struct SearchRequest: Sendable {
     /// the store's order and skip scoring.
     public var ranked = true
 
-    /// Applies the query, sort and paging to documents held in memory (in index order).
-    public func run(over documents: [StoredDocument], mapping: IndexMapping = .dynamic) -> SearchHits {
+    /// Applies the query, sort and paging to documents held in memory (in index order). BM25 reads its
+    /// statistics from `corpus` when given (a store that passes only the candidate documents passes the
+    /// whole index's scored fields there), else from `documents`.
+    public func run(over documents: [StoredDocument], mapping: IndexMapping = .dynamic, corpus: [StoredDocument]? = nil) -> SearchHits {
         let matched = documents.filter { query.matches($0, mapping: mapping) }
         let scored = ranked && (sort.isEmpty || sort.contains { $0.field == "_score" } || trackScores)
         var scores: [String: Double] = [:]
         var ordered = matched
         if scored {
-            let corpus = Corpus(documents: documents, mapping: mapping)
+            let corpus = Corpus(documents: corpus ?? documents, mapping: mapping)
             var exactness: [String: Int] = [:]
             for document in matched {
                 scores[document.id] = query.score(document, in: corpus)

@@ -5,13 +5,14 @@ import Logging
 import MLCommonsCore
 import MLCommonsServer
 import Security
+import Storage
 
 @main
 struct MLCommonsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mlcommons",
         abstract: "A model server that speaks the OpenSearch ML Commons REST API.",
-        subcommands: [Serve.self, Tokenize.self, Embed.self, Bench.self, Load.self, FuzzArtifacts.self, ResetAdmin.self],
+        subcommands: [Serve.self, Tokenize.self, Embed.self, Bench.self, StoreBench.self, Load.self, FuzzArtifacts.self, ResetAdmin.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -26,6 +27,11 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .customLong("data-dir"), help: "Directory for the SQLite store and model files (env MLCOMMONS_DATA_DIR).")
     var dataDir: String = ProcessInfo.processInfo.environment["MLCOMMONS_DATA_DIR"] ?? "./.mlcommons"
+
+    @Option(name: .customLong("store"),
+            help: ArgumentHelp("postgres://user[:password]@host[:port]/database to keep documents in PostgreSQL (env MLCOMMONS_STORE); default: SQLite in --data-dir.",
+                               discussion: "The password may instead come from env MLCOMMONS_STORE_PASSWORD, off the command line."))
+    var store: String = ProcessInfo.processInfo.environment["MLCOMMONS_STORE"] ?? ""
 
     @Option(name: .customLong("artifacts-url"),
             help: "Base URL of the pretrained-model artifact site or a mirror of it (env MLCOMMONS_ARTIFACTS_URL).")
@@ -80,6 +86,19 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--\(name) must be between 1 and 86400 seconds, got \(value)")
         }
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, got \(port)") }
+        _ = try storeChoice()
+    }
+
+    func storeChoice() throws -> MLCommonsConfiguration.StoreChoice { try Self.storeChoice(store) }
+
+    /// The store `--store` names; errors say what is wrong with the URL, never its password.
+    static func storeChoice(_ store: String) throws -> MLCommonsConfiguration.StoreChoice {
+        guard !store.isEmpty, store != "sqlite" else { return .sqlite }
+        do {
+            return .postgres(try PostgresLocation.parse(store, password: ProcessInfo.processInfo.environment["MLCOMMONS_STORE_PASSWORD"]))
+        } catch {
+            throw ValidationError("\(error)")
+        }
     }
 
     /// A flag given on the command line, or else its environment variable: nil if that is not a boolean.
@@ -123,7 +142,8 @@ struct Serve: AsyncParsableCommand {
         let directory = URL(fileURLWithPath: dataDir, isDirectory: true).standardizedFileURL
         let commons = try await MLCommons.open(
             MLCommonsConfiguration(dataDir: directory, nodeName: nodeName,
-                                   artifactsBaseURL: artifactsURL ?? ProcessInfo.processInfo.environment["MLCOMMONS_ARTIFACTS_URL"]), logger: logger)
+                                   artifactsBaseURL: artifactsURL ?? ProcessInfo.processInfo.environment["MLCOMMONS_ARTIFACTS_URL"],
+                                   store: try storeChoice()), logger: logger)
         let portFile = directory.appendingPathComponent("http.port")
         do {
             let authenticator = Self.flag(security, env: "MLCOMMONS_SECURITY") == true ? try await Self.startSecurity(commons, logger: logger) : nil

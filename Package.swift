@@ -83,6 +83,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], swiftSettings: strict),
         .executableTarget(name: "mlcommons", dependencies: [
             "MLCommonsServer", "MLCommonsCore", "Inference", "OrderedJSON", "Security", "Storage",

@@ -7,6 +7,8 @@ struct CoreContext: Sendable {
     let store: any DocumentStore
     let settings: ClusterSettings
     let node: NodeIdentity
+    /// The nodes sharing the store (just this one with the embedded SQLite store).
+    let cluster: ClusterMembership
     let dataDir: URL
     let logger: Logger
     /// Register and deploy tasks running after their request answered; stopped before the store closes.

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import OrderedJSON
 import Storage
+import Synchronization
 
 /// Start-up options of the domain layer.
 public struct MLCommonsConfiguration: Sendable {
@@ -14,6 +15,10 @@ public struct MLCommonsConfiguration: Sendable {
     public var engine: any InferenceEngine
     /// Where documents live: the embedded SQLite file in the data dir, or a shared PostgreSQL database.
     public var store: StoreChoice
+    /// This node's roles (`--node-roles`); `ml` work goes to nodes with role `ml` (`only_run_on_ml_node`).
+    public var nodeRoles: [String] = ["ml"]
+    /// Heartbeat interval and the silence after which a node is counted out (a shared store only).
+    public var clusterTiming = ClusterTiming()
 
     public enum StoreChoice: Sendable, Equatable {
         case sqlite
@@ -48,7 +53,13 @@ public final class MLCommons: Sendable {
     /// Held from open to close: no second process on the same data dir.
     private let lock: DataDirLock
 
+    /// The version this server reports as OpenSearch's (`GET /`, `_nodes`).
+    public static let version = "3.9.0"
+    /// The heartbeat and sync loop of a node sharing its store (`startCluster`).
+    private let clusterLoop = Mutex<Task<Void, Never>?>(nil)
+
     public var node: NodeIdentity { context.node }
+    public var cluster: ClusterMembership { context.cluster }
     public var store: any DocumentStore { context.store }
     public var settings: ClusterSettings { context.settings }
     public var groups: ModelGroupService { context.groups }
@@ -77,8 +88,10 @@ public final class MLCommons: Sendable {
         var overrides = configuration.settingOverrides
         if let url = configuration.artifactsBaseURL { overrides[MLSettings.prefix + MLSettings.artifactsBaseURL] = .string(url) }
         let node = try NodeIdentity.load(dataDir: dataDir, name: configuration.nodeName)
+        let cluster = ClusterMembership(store: store, node: node, shared: configuration.store != .sqlite,
+                                        timing: configuration.clusterTiming, roles: configuration.nodeRoles, version: MLCommons.version)
         let context = CoreContext(store: store, settings: ClusterSettings(store: store, startupOverrides: overrides),
-                                  node: node, dataDir: dataDir, logger: logger)
+                                  node: node, cluster: cluster, dataDir: dataDir, logger: logger)
         do {
             let commons = MLCommons(context: context, engine: configuration.engine,
                                     remote: try RemoteRuntime.open(dataDir: dataDir, logger: logger), lock: lock)
@@ -137,6 +150,11 @@ public final class MLCommons: Sendable {
     /// start, not counted as crashes); a job that did not end in time is abandoned and the next start
     /// recovers what it left.
     public func close(jobTimeout: Duration = .seconds(10)) async throws {
+        if let loop = clusterLoop.withLock({ $0.take() }) {
+            loop.cancel()
+            await loop.value
+            await context.cluster.leave()
+        }
         ActiveDownloads.shared.cancelAll(owner: context.downloader.scratchDir)
         if await !context.jobs.stop(timeout: jobTimeout) {
             context.logger.warning("stopping with \(context.jobs.count) register or deploy job(s) still running; the next start recovers them")
@@ -145,6 +163,40 @@ public final class MLCommons: Sendable {
         try? await deployment.attempts.markInterrupted()
         try await context.store.close()
         lock.release()
+    }
+
+    // MARK: - Cluster
+
+    /// Once the server listens: sets the address other nodes reach this node at and, when the store
+    /// is shared, beats (writing this node's record) and syncs every heartbeat interval until `close`.
+    public func startCluster(publishURL: String) async {
+        context.cluster.announce(publishURL: publishURL)
+        guard context.cluster.shared else { return }
+        let deployment = self.deployment
+        let registration = self.registration
+        let logger = context.logger
+        let interval = context.cluster.timing.heartbeatInterval
+        let loop = Task {
+            while !Task.isCancelled {
+                do {
+                    try await deployment.syncWithCluster(registration: registration)
+                } catch where !(error is CancellationError) {
+                    logger.warning("cluster sync failed (retried at the next heartbeat): \(error)")
+                } catch {}
+                try? await Task.sleep(for: interval)
+            }
+        }
+        clusterLoop.withLock { $0 = loop }
+    }
+
+    /// Where a predict of a model goes when this node does not hold it: the live nodes that do, in
+    /// a random order (the load spreads); empty when this node answers itself (it holds the model,
+    /// the model is remote, or no node holds it and the local answer is the error).
+    public func forwardTargets(modelID: String) async throws -> [NodeRecord] {
+        guard context.cluster.shared, await !deployment.isDeployed(modelID) else { return [] }
+        guard let document = try await context.models.meta(modelID), !RemoteDeployment.isRemote(document) else { return [] }
+        let holders = Set(try await ModelPlacements(store: context.store).holders(of: modelID))
+        return try await context.cluster.liveNodes().filter { holders.contains($0.id) && $0.id != context.node.id }.shuffled()
     }
 
     // MARK: - Models

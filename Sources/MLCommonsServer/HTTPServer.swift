@@ -150,6 +150,10 @@ struct MLCommonsResponder: HTTPResponder {
         for (name, value) in reply.headers {
             if let field = HTTPField.Name(name) { headers[field] = value }
         }
+        if let text = reply.text, !head {
+            headers[.contentType] = "text/plain; charset=UTF-8"
+            return Response(status: .init(code: reply.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        }
         guard let body = reply.body, !head else {
             return Response(status: .init(code: reply.status), headers: headers, body: ResponseBody())
         }
@@ -167,10 +171,13 @@ public enum MLCommonsHTTPServer {
     ///   - tls: serve HTTPS with this certificate and key; nil serves plain HTTP.
     ///   - security: authenticates and authorizes every request; nil serves everyone (security off).
     ///   - onListening: called with the bound port (useful with port 0).
+    ///   - publishURL: where other nodes reach this one; by default this server's scheme, host and bound port.
+    ///   - peerCAFile: the CA of the other nodes' HTTPS certificates, for requests forwarded to them.
     public static func run(commons: MLCommons, host: String, port: Int, tls: ServerTLS? = nil, security: Authenticator? = nil,
-                           limits: ConnectionLimits = ConnectionLimits(),
+                           limits: ConnectionLimits = ConnectionLimits(), publishURL: String? = nil, peerCAFile: String? = nil,
                            logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        var table = MLCommonsRoutes(commons: commons).table()
+        let forwarder = NodeForwarder(logger: logger, peerCAFile: peerCAFile)
+        var table = MLCommonsRoutes(commons: commons, forwarder: forwarder).table()
         if let security { SecurityRoutes(authenticator: security).add(to: &table) }
         let owed = OwedAnswers()
         let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [HangupWatcher(owed: owed)], idleTimeout: .init(limits.idleTimeout),
@@ -187,6 +194,8 @@ public enum MLCommonsHTTPServer {
                 let bound = channel.localAddress?.port ?? port
                 logger.info("mlcommons listening on \(tls == nil ? "http" : "https")://\(host):\(bound) (node \(commons.node.id), security \(security == nil ? "off" : "on"))")
                 onListening(bound)
+                let url = publishURL ?? "\(tls == nil ? "http" : "https")://\(PublishAddress.host(forListening: host)):\(bound)"
+                await commons.startCluster(publishURL: url)
             },
             logger: logger)
         // Services stop in reverse order: the drain first, then the server.
@@ -198,6 +207,12 @@ public enum MLCommonsHTTPServer {
         // A connection stalled inside a request would hold the server's own graceful close: bound it.
         configuration.maximumGracefulShutdownDuration = limits.shutdownTimeout + .seconds(5)
         configuration.maximumCancellationDuration = .seconds(5)
-        try await ServiceGroup(configuration: configuration).run()
+        do {
+            try await ServiceGroup(configuration: configuration).run()
+        } catch {
+            await forwarder.shutdown()
+            throw error
+        }
+        await forwarder.shutdown()
     }
 }

@@ -6,12 +6,14 @@ import Storage
 /// Every route the server answers, grouped as the API reference groups them.
 struct MLCommonsRoutes {
     let commons: MLCommons
-    let versionNumber = "3.9.0"
+    let forwarder: NodeForwarder
+    let versionNumber = MLCommons.version
     static let base = "/_plugins/_ml"
 
     func table() -> RouteTable {
         var table = RouteTable()
         addCluster(&table)
+        addNodes(&table)
         addModelGroups(&table)
         addModels(&table)
         addDeployment(&table)
@@ -99,13 +101,13 @@ struct MLCommonsRoutes {
         let undeploy: RouteHandler = { request in .ok(try await commons.undeployModel(request.parameter("id"), body: try request.json())) }
         let undeployMany: RouteHandler = { request in .ok(try await commons.undeployModels(body: try request.json())) }
         for verb in ["_deploy", "_load"] { table.add("POST", "\(Self.base)/models/{id}/\(verb)", deploy) }
-        table.add("POST", "\(Self.base)/models/{id}/_predict") { request in
+        table.add("POST", "\(Self.base)/models/{id}/_predict", forwarding({ $0.parameter("id") }) { request in
             .ok(try await commons.predict(modelID: request.parameter("id"), algorithm: nil, body: try request.json(), user: request.user))
-        }
-        table.add("POST", "\(Self.base)/_predict/{algorithm}/{id}") { request in
+        })
+        table.add("POST", "\(Self.base)/_predict/{algorithm}/{id}", forwarding({ $0.parameter("id") }) { request in
             .ok(try await commons.predict(modelID: request.parameter("id"), algorithm: request.parameter("algorithm"), body: try request.json(),
                                           user: request.user))
-        }
+        })
         for verb in ["_undeploy", "_unload"] {
             table.add("POST", "\(Self.base)/models/{id}/\(verb)", undeploy)
             table.add("POST", "\(Self.base)/models/\(verb)", undeployMany)
@@ -129,7 +131,7 @@ struct MLCommonsRoutes {
             .ok(try await commons.stats(nodeIDs: list(request.parameters["node_id"]), statNames: list(request.parameters["stat"])))
         }
         for path in ["stats", "stats/{stat}", "{node_id}/stats", "{node_id}/stats/{stat}"] {
-            table.add("GET", "\(Self.base)/\(path)", stats)
+            table.add("GET", "\(Self.base)/\(path)", fannedOut(.stats, stats))
         }
         let profile: RouteHandler = { request in
             let body = try request.json()
@@ -146,7 +148,7 @@ struct MLCommonsRoutes {
                 modelView: request.query["view"] == "model"))
         }
         for path in ["profile", "profile/models", "profile/models/{ids}", "profile/tasks", "profile/tasks/{ids}"] {
-            table.add("GET", "\(Self.base)/\(path)", profile)
+            table.add("GET", "\(Self.base)/\(path)", fannedOut(.profile, profile))
         }
     }
 
@@ -155,7 +157,7 @@ struct MLCommonsRoutes {
     /// `POST /v1/embeddings`, answering errors in OpenAI's shape so OpenAI clients report them.
     private func addOpenAI(_ table: inout RouteTable) {
         let commons = commons
-        table.add("POST", "/v1/embeddings") { request in
+        table.add("POST", "/v1/embeddings", forwarding({ try? $0.json()?["model"]?.stringValue }) { request in
             do {
                 return .ok(try await commons.openAIEmbeddings(try request.json()))
             } catch let error as MLError {
@@ -164,7 +166,7 @@ struct MLCommonsRoutes {
             } catch let error as JSONParseError {
                 return APIReply(status: 400, body: ["error": ["message": .string(error.description), "type": "invalid_request_error", "param": nil, "code": nil]])
             }
-        }
+        })
     }
 
     // MARK: - Helpers

@@ -75,6 +75,9 @@ enum RoutePermissions {
         "GET /": "cluster:monitor/main",
         "HEAD /": "cluster:monitor/main",
         "GET /_cluster/settings": "cluster:monitor/state",
+        "GET /_cat/nodes": "cluster:monitor/nodes/info",
+        "GET /_nodes": "cluster:monitor/nodes/info",
+        "GET /_nodes/{node_id}": "cluster:monitor/nodes/info",
         "PUT /_cluster/settings": "cluster:admin/settings/update",
         // OpenAI's embeddings API runs a predict.
         "POST /v1/embeddings": ml + "predict",

@@ -32,6 +32,8 @@ public struct APIReply: Sendable {
     public var status: Int
     public var body: JSON?
     public var headers: [(String, String)] = []
+    /// A plain-text body instead of JSON (the `_cat` APIs without `format=json`).
+    public var text: String? = nil
 
     public static func ok(_ body: JSON) -> APIReply { APIReply(status: 200, body: body) }
 }

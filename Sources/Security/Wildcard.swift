@@ -1,7 +1,7 @@
 /// The security plugin's simple patterns: `*` any run of characters, `?` one character, else exact.
-enum Wildcard {
+public enum Wildcard {
     /// Linear-time greedy matching with one backtrack point (no exponential blow-up on hostile patterns).
-    static func matches(_ pattern: String, _ text: String) -> Bool {
+    public static func matches(_ pattern: String, _ text: String) -> Bool {
         let p = Array(pattern.unicodeScalars), t = Array(text.unicodeScalars)
         var pi = 0, ti = 0
         var star: Int? = nil, resume = 0

@@ -40,6 +40,21 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("node-name"), help: "Name this node reports (env MLCOMMONS_NODE_NAME).")
     var nodeName: String = ProcessInfo.processInfo.environment["MLCOMMONS_NODE_NAME"] ?? "mlcommons-node"
 
+    @Option(name: .customLong("publish-url"),
+            help: "URL other nodes reach this one at, e.g. http://10.0.0.5:9200 (env MLCOMMONS_PUBLISH_URL); default: this server's scheme, --host and port.")
+    var publishURL: String? = ProcessInfo.processInfo.environment["MLCOMMONS_PUBLISH_URL"]
+
+    @Option(name: .customLong("peer-ca-file"),
+            help: "PEM CA certificates of the other nodes' HTTPS certificates, for requests forwarded to them (env MLCOMMONS_PEER_CA_FILE).")
+    var peerCAFile: String? = ProcessInfo.processInfo.environment["MLCOMMONS_PEER_CA_FILE"]
+
+    @Option(name: .customLong("node-roles"), help: "Comma-separated roles of this node, e.g. ml or data,ml (env MLCOMMONS_NODE_ROLES).")
+    var nodeRoles: String = ProcessInfo.processInfo.environment["MLCOMMONS_NODE_ROLES"] ?? "ml"
+
+    @Option(name: .customLong("node-timeout"),
+            help: "Seconds without a heartbeat after which a node sharing the store is counted out (env MLCOMMONS_NODE_TIMEOUT).")
+    var nodeTimeout: Int = Int(ProcessInfo.processInfo.environment["MLCOMMONS_NODE_TIMEOUT"] ?? "") ?? 10
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env MLCOMMONS_LOG_LEVEL).")
     var logLevel: String = ProcessInfo.processInfo.environment["MLCOMMONS_LOG_LEVEL"] ?? "info"
 
@@ -67,6 +82,19 @@ struct Serve: AsyncParsableCommand {
     var insecure: Bool = false
 
     func validate() throws {
+        guard (2...3600).contains(nodeTimeout) else { throw ValidationError("--node-timeout must be 2...3600 seconds") }
+        guard !Self.roles(nodeRoles).isEmpty, Self.roles(nodeRoles).allSatisfy({ $0.count <= 64 && $0.allSatisfy { $0.isLetter || $0 == "_" } }) else {
+            throw ValidationError("--node-roles must be comma-separated role names, e.g. ml or data,ml")
+        }
+        if let peerCAFile, !FileManager.default.isReadableFile(atPath: peerCAFile) {
+            throw ValidationError("--peer-ca-file \(peerCAFile) cannot be read")
+        }
+        if let publishURL {
+            guard let url = URLComponents(string: publishURL), ["http", "https"].contains(url.scheme ?? ""), url.host?.isEmpty == false,
+                  url.path.isEmpty || url.path == "/", url.query == nil, publishURL.utf8.count <= 2048 else {
+                throw ValidationError("--publish-url must be http(s)://host[:port], without a path")
+            }
+        }
         guard let insecure = Self.flag(insecure, env: "MLCOMMONS_INSECURE") else {
             throw ValidationError("MLCOMMONS_INSECURE must be true or false, got \(ProcessInfo.processInfo.environment["MLCOMMONS_INSECURE"] ?? "")")
         }
@@ -125,6 +153,10 @@ struct Serve: AsyncParsableCommand {
         return Authenticator(store: store)
     }
 
+    static func roles(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+    }
+
     func run() async throws {
         // Before the store opens: a bad certificate or key refuses to start without touching the data dir.
         let tls = try tlsCert.map { try ServerTLS.load(certificateFile: $0, keyFile: tlsKey ?? "") }
@@ -140,17 +172,22 @@ struct Serve: AsyncParsableCommand {
         // OpenBLAS stays single-threaded inside each so the two never compete for cores.
         Kernels.setBLASThreads(1)
         let directory = URL(fileURLWithPath: dataDir, isDirectory: true).standardizedFileURL
-        let commons = try await MLCommons.open(
-            MLCommonsConfiguration(dataDir: directory, nodeName: nodeName,
-                                   artifactsBaseURL: artifactsURL ?? ProcessInfo.processInfo.environment["MLCOMMONS_ARTIFACTS_URL"],
-                                   store: try storeChoice()), logger: logger)
+        var configuration = MLCommonsConfiguration(
+            dataDir: directory, nodeName: nodeName,
+            artifactsBaseURL: artifactsURL ?? ProcessInfo.processInfo.environment["MLCOMMONS_ARTIFACTS_URL"], store: try storeChoice())
+        configuration.nodeRoles = Self.roles(nodeRoles)
+        let timeout = Duration.seconds(nodeTimeout)
+        configuration.clusterTiming = ClusterTiming(heartbeatInterval: min(.seconds(1), timeout / 4), nodeTimeout: timeout)
+        let commons = try await MLCommons.open(configuration, logger: logger)
         let portFile = directory.appendingPathComponent("http.port")
         do {
             let authenticator = Self.flag(security, env: "MLCOMMONS_SECURITY") == true ? try await Self.startSecurity(commons, logger: logger) : nil
             let limits = ConnectionLimits(idleTimeout: .seconds(idleTimeout), bodyTimeout: .seconds(bodyTimeout),
                                           shutdownTimeout: .seconds(shutdownTimeout))
             try await MLCommonsHTTPServer.run(commons: commons, host: host, port: port, tls: tls, security: authenticator,
-                                              limits: limits, logger: logger) { bound in
+                                              limits: limits, publishURL: publishURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 },
+                                              peerCAFile: peerCAFile,
+                                              logger: logger) { bound in
                 try? String(bound).write(to: portFile, atomically: true, encoding: .utf8)
             }
         } catch {

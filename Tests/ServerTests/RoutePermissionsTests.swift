@@ -12,7 +12,9 @@ import Testing
         var logger = Logger(label: "routes-test")
         logger.logLevel = .critical
         let commons = try await MLCommons.open(MLCommonsConfiguration(dataDir: dataDir, engine: NativeInferenceEngine()), logger: logger)
-        var table = MLCommonsRoutes(commons: commons).table()
+        let forwarder = NodeForwarder(logger: logger)
+        var table = MLCommonsRoutes(commons: commons, forwarder: forwarder).table()
+        await forwarder.shutdown()  // the table is only inspected, never served
         SecurityRoutes(authenticator: Authenticator(store: SecurityStore(store: commons.store))).add(to: &table)
         return (commons, table.routes)
     }

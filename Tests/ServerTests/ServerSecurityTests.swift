@@ -263,9 +263,15 @@ import Testing
             #expect(try await carol.send("GET", "/_plugins/_ml/stats").status == 429)
             // A session already verified is not locked out by someone guessing at another name.
             try await server.admin.expect(200, "GET", "/_plugins/_ml/stats")
-            // After the wait the right password is accepted.
+            // After the wait the right password is accepted. (On a machine so loaded that a guess above
+            // was answered after its own wait ended, one more wait may have been set: wait that out too.)
             try await Task.sleep(for: .seconds(Int(refusal.header("Retry-After") ?? "") ?? 30))
-            try await carol.expect(200, "GET", "/_plugins/_ml/stats")
+            var accepted = try await carol.send("GET", "/_plugins/_ml/stats")
+            for _ in 0..<2 where accepted.status == 429 {
+                try await Task.sleep(for: .seconds(Int(accepted.header("Retry-After") ?? "") ?? 30))
+                accepted = try await carol.send("GET", "/_plugins/_ml/stats")
+            }
+            #expect(accepted.status == 200)
             #expect(server.server.log().contains("throttled after repeated failures"))
         }
     }

@@ -90,6 +90,15 @@ class Server:
             return {}
         return {"Authorization": "Basic " + base64.b64encode(":".join(self.auth).encode()).decode()}
 
+    def crash(self):
+        """kill -9: no shutdown hooks, as when a machine dies."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
     def stop(self):
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -158,6 +167,45 @@ class Mirror:
     def close(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class Postgres:
+    """A throw-away PostgreSQL server (scripts/postgres-test-server) in `directory`, stopped with this
+    process at the latest."""
+
+    SCRIPT = REPO / "scripts" / "postgres-test-server"
+
+    def __init__(self, directory: pathlib.Path):
+        self.directory = directory
+        result = subprocess.run([str(self.SCRIPT), "start", str(directory), str(os.getpid())],
+                                capture_output=True, text=True, timeout=90)
+        if result.returncode != 0:
+            raise RuntimeError("PostgreSQL did not start:\n" + result.stdout + result.stderr)
+        self.port = int(result.stdout.strip().splitlines()[-1])
+
+    def database_url(self, name: str) -> str:
+        """Creates database `name` and returns the URL `--store` takes."""
+        subprocess.run([str(self.SCRIPT), "createdb", str(self.directory), name], check=True, capture_output=True, timeout=30)
+        return f"postgres://mlcommons@127.0.0.1:{self.port}/{name}"
+
+    def log(self) -> str:
+        path = self.directory / "server.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self):
+        subprocess.run([str(self.SCRIPT), "stop", str(self.directory)], capture_output=True, timeout=60)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test shows the logs of the fixtures it used that have `failure_logs()` (the cluster's nodes)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for value in getattr(item, "funcargs", {}).values():
+            if hasattr(value, "failure_logs"):
+                for title, text in value.failure_logs():
+                    report.sections.append((title, text))
 
 
 @pytest.fixture

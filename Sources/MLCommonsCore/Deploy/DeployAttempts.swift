@@ -1,7 +1,8 @@
 import OrderedJSON
 import Storage
 
-/// Deploy attempts of this node's models (`.mlcommons-deploy-attempts`, one record per model). The
+/// Deploy attempts of this node's models (`.mlcommons-deploy-attempts`, one record per model and
+/// node, `<model id>@<node id>`; stores written before nodes shared them keyed it by model id). The
 /// record is written, durably, before the model is loaded; a load the process did not survive leaves
 /// it in state `loading`, which the next start counts as a crash (the crash-loop guard).
 struct DeployAttempts: Sendable {
@@ -19,7 +20,7 @@ struct DeployAttempts: Sendable {
 
     struct Record: Sendable {
         let document: StoredDocument
-        var modelID: String { document.id }
+        var modelID: String { document.source["model_id"]?.stringValue ?? document.id }
         var taskID: String? { document.source["task_id"]?.stringValue }
         var node: String? { document.source["node"]?.stringValue }
         var state: State? { document.source["state"]?.stringValue.flatMap(State.init(rawValue:)) }
@@ -28,8 +29,11 @@ struct DeployAttempts: Sendable {
     }
 
     func record(_ modelID: String) async throws -> Record? {
-        try await store.get(index: Indices.deployAttempts, id: modelID).map(Record.init)
+        if let record = try await store.get(index: Indices.deployAttempts, id: id(modelID)).map(Record.init) { return record }
+        return try await store.get(index: Indices.deployAttempts, id: modelID).map(Record.init).flatMap { $0.node == node ? $0 : nil }
     }
+
+    private func id(_ modelID: String) -> String { "\(modelID)@\(node)" }
 
     func all() async throws -> [Record] {
         try await store.all(index: Indices.deployAttempts).map(Record.init).filter { $0.node == node }
@@ -40,10 +44,13 @@ struct DeployAttempts: Sendable {
         if let taskID { source["task_id"] = .string(taskID) }
         if let reason { source["reason"] = .string(reason) }
         source["updated_time"] = .int(nowMillis())
-        return .put(index: Indices.deployAttempts, id: modelID, source: source)
+        return .put(index: Indices.deployAttempts, id: id(modelID), source: source)
     }
 
-    func clear(_ modelID: String) -> StoreWrite { .delete(index: Indices.deployAttempts, id: modelID) }
+    /// Removes this node's record of the model (under either id).
+    func clear(_ modelID: String) -> StoreWrite {
+        .deleteByQuery(index: Indices.deployAttempts, query: .and(.term("model_id", .string(modelID)), .term("node", .string(node))))
+    }
 
     /// On a clean stop: loads still running are not crashes; they are retried at the next start.
     func markInterrupted() async throws {

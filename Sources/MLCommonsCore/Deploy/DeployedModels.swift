@@ -11,6 +11,8 @@ actor DeployedModels {
     /// Models that run here; remote models are held too but do not count against the local limit.
     var localCount: Int { models.values.lazy.filter(\.isLocal).count }
     var ids: [String] { Array(models.keys) }
+    /// Models loaded into this node's engine (remote models are held too, but the cluster does not place them).
+    var localIDs: [String] { models.filter { $0.value.isLocal }.map(\.key) }
 
     func contains(_ id: String) -> Bool { models[id] != nil }
     var residentBytes: Int64 { models.values.reduce(0) { $0 + Int64($1.residentBytes) } }

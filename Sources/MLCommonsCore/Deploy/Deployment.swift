@@ -15,7 +15,6 @@ struct Deployment: Sendable {
 
     func deploy(_ modelID: String, body: JSON?) async throws -> JSON {
         let settings = try await context.settings.current()
-        try checkNodeIDs(body, settings: settings, action: "deploy")
         let document = try await context.models.require(modelID)
         if !settings.bool(MLSettings.localModelEnabled) {
             throw MLError.illegalArgument("Local Model is currently disabled. To enable it, update the setting \"plugins.ml_commons.local_model.enabled\" to true.")
@@ -23,54 +22,78 @@ struct Deployment: Sendable {
         if context.models.state(of: document) == .registering {
             throw MLError.illegalArgument("Model \(modelID) is still registering (its upload is not complete) and cannot be deployed yet")
         }
-        try ResourceGuard.check(settings, dataDir: context.dataDir)
-        if await !deployed.contains(modelID) {
-            try MemoryBudget.check(modelID: modelID, artifactBytes: document.source["model_content_size_in_bytes"]?.intValue ?? 0,
-                                   deployedBytes: await deployed.residentBytes, settings: settings)
+        let plan = try await DeployPlanner(cluster: context.cluster, placements: placements)
+            .plan(modelID, requested: try requestedNodes(body, settings: settings), settings: settings)
+        if plan.targets.contains(context.node.id) {
+            try ResourceGuard.check(settings, dataDir: context.dataDir)
+            if await !deployed.contains(modelID) {
+                try MemoryBudget.check(modelID: modelID, artifactBytes: document.source["model_content_size_in_bytes"]?.intValue ?? 0,
+                                       deployedBytes: await deployed.residentBytes, settings: settings)
+            }
+            if await deployed.runningDeploy(of: modelID) == nil, await deployed.deployingCount >= Int(settings.int(MLSettings.maxDeployTasks)) {
+                throw MLError.limitExceeded("exceed max running task limit")
+            }
         }
-        if await deployed.runningDeploy(of: modelID) == nil, await deployed.deployingCount >= Int(settings.int(MLSettings.maxDeployTasks)) {
-            throw MLError.limitExceeded("exceed max running task limit")
-        }
-        let (taskID, alreadyRunning) = try await startDeploy(modelID)
+        let (taskID, alreadyRunning) = try await startDeploy(modelID, plan: plan)
         // A second deploy while the first is loading joins it: same task, its state now.
         let status = alreadyRunning ? (try? await context.tasks.get(taskID))?["state"]?.stringValue ?? "RUNNING" : "CREATED"
         return ["task_id": .string(taskID), "task_type": .string(TaskType.deployModel.rawValue), "status": .string(status)]
     }
 
     var attempts: DeployAttempts { DeployAttempts(store: context.store, node: context.node.id) }
+    var placements: ModelPlacements { ModelPlacements(store: context.store) }
 
-    /// Creates the deploy task and marks the model DEPLOYING (one transaction), and loads it in the
-    /// background. When a deploy of the model is already loading here, returns its task instead.
+    /// Creates the deploy task, marks the model DEPLOYING with its plan and writes a placement for
+    /// every target node (one transaction); loads it here in the background when this node is a
+    /// target, the other targets pick their placement up at their next sync. When a deploy of the
+    /// model is already loading here, returns its task instead.
     @discardableResult
-    func startDeploy(_ modelID: String) async throws -> (taskID: String, alreadyRunning: Bool) {
+    func startDeploy(_ modelID: String, plan: DeployPlan? = nil) async throws -> (taskID: String, alreadyRunning: Bool) {
         let node = context.node.id
+        let plan = plan ?? DeployPlan(targets: [node], planned: [node], toAllNodes: false)
         let document = try await context.models.require(modelID)
         let function = document.source["algorithm"]?.stringValue ?? FunctionName.textEmbedding.rawValue
-        let (taskID, taskWrite) = context.tasks.creation(MLTask(type: .deployModel, functionName: function, modelID: modelID, workerNode: node))
-        if let running = await deployed.claimDeploy(modelID, task: taskID) { return (running, true) }
+        var task = MLTask(type: .deployModel, functionName: function, modelID: modelID, workerNode: node)
+        task.workerNodes = plan.targets
+        let (taskID, taskWrite) = context.tasks.creation(task)
+        let here = plan.targets.contains(node)
+        if here, let running = await deployed.claimDeploy(modelID, task: taskID) { return (running, true) }
         do {
-            try await writeDeployStart(modelID, taskWrite: taskWrite, node: node)
+            try await writeDeployStart(modelID, taskID: taskID, taskWrite: taskWrite, plan: plan)
         } catch {
-            await deployed.endDeploy(modelID)
+            if here { await deployed.endDeploy(modelID) }
             throw error
         }
-        let job = self
-        context.jobs.start { await job.run(modelID: modelID, taskID: taskID) }
+        if here {
+            let job = self
+            context.jobs.start { await job.run(modelID: modelID, taskID: taskID) }
+        }
         return (taskID, false)
     }
 
-    private func writeDeployStart(_ modelID: String, taskWrite: StoreWrite, node: String) async throws {
+    private func writeDeployStart(_ modelID: String, taskID: String, taskWrite: StoreWrite, plan: DeployPlan) async throws {
         try await context.store.writeRetrying {
             let document = try await context.models.require(modelID)
             var source = document.source
             source["model_state"] = .string(ModelState.deploying.rawValue)
-            source["planning_worker_node_count"] = 1
-            source["planning_worker_nodes"] = [.string(node)]
-            source["deploy_to_all_nodes"] = true
+            source["planning_worker_node_count"] = .int(Int64(plan.planned.count))
+            source["planning_worker_nodes"] = JSON(plan.planned)
+            source["deploy_to_all_nodes"] = plan.toAllNodes ? true : nil
+            if plan.isAutoRedeploy { source["auto_redeploy_retry_times"] = .int((source["auto_redeploy_retry_times"]?.intValue ?? 0) + 1) }
             source["last_updated_time"] = .int(nowMillis())
+            let starts = plan.targets.map { placements.write(Placement(modelID: modelID, nodeID: $0, state: .deploying, taskID: taskID)) }
             return [taskWrite, .put(index: Indices.model, id: modelID, source: ModelDocument.ordered(source),
-                                    condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm))]
+                                    condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm))] + starts
         }
+    }
+
+    /// Starts loading a placement another node planned for this one (the sync found it); false when
+    /// a deploy of the model already runs here.
+    func adopt(modelID: String, taskID: String) async -> Bool {
+        guard await deployed.claimDeploy(modelID, task: taskID) == nil else { return false }
+        let job = self
+        context.jobs.start { await job.run(modelID: modelID, taskID: taskID) }
+        return true
     }
 
     /// Loads a model whose deploy `startDeploy` claimed, and gives the claim back.
@@ -126,33 +149,17 @@ struct Deployment: Sendable {
         }
     }
 
-    /// Holds the loaded model and records the deploy: model DEPLOYED, task COMPLETED and the attempt
-    /// record gone, in one transaction, and only while the model is still DEPLOYING (an undeploy or a
-    /// delete during the load wins: the loaded model is dropped).
+    /// Holds the loaded model and records the deploy: this node's placement `deployed`, the model's
+    /// state and the task's end as the placements add up (one transaction), and the attempt record
+    /// gone. An undeploy or a delete during the load wins (it removed the placement): the loaded model is dropped.
     private func finish(modelID: String, taskID: String, loaded: (any LoadedModel)?) async throws {
         if let loaded, await !deployed.addUnlessCancelled(modelID, loaded) {
             throw MLError.status(409, "Model \(modelID) was undeployed while it was loading")
         }
         do {
-            try await context.store.writeRetrying {
-                guard let document = try await context.models.meta(modelID) else {
-                    throw MLError.status(404, "Model \(modelID) was deleted while it was loading")
-                }
-                guard context.models.state(of: document) == .deploying else {
-                    throw MLError.status(409, "Model \(modelID) was undeployed while it was loading")
-                }
-                guard let completion = try await context.tasks.completion(taskID, modelID: modelID) else {
-                    throw MLError.generic("deploy task \(taskID) vanished")
-                }
-                var source = document.source
-                source["model_state"] = .string(ModelState.deployed.rawValue)
-                source["current_worker_node_count"] = 1
-                source["last_deployed_time"] = .int(nowMillis())
-                source["auto_redeploy_retry_times"] = nil
-                source["last_updated_time"] = .int(nowMillis())
-                return [.put(index: Indices.model, id: modelID, source: ModelDocument.ordered(source),
-                             condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm)),
-                        completion, attempts.clear(modelID)]
+            try await settle(modelID, extra: { _ in [attempts.clear(modelID)] }) { mine in
+                guard mine != nil else { throw MLError.status(409, "Model \(modelID) was undeployed while it was loading") }
+                return Placement(modelID: modelID, nodeID: context.node.id, state: .deployed, taskID: taskID)
             }
         } catch {
             if loaded != nil {
@@ -163,38 +170,97 @@ struct Deployment: Sendable {
         }
     }
 
-    /// Records a failed deploy in one transaction: the model DEPLOY_FAILED (unless an undeploy changed
-    /// it meanwhile), the task FAILED, and the attempt record kept for a retry at the next start when
-    /// memory or disk ran short or a stop cancelled the load, dropped otherwise.
+    /// Records a failed deploy in one transaction: this node's placement `failed` (unless an undeploy
+    /// removed it meanwhile), the model's state and the task as the placements add up, and the
+    /// attempt record kept for a retry at the next start when memory or disk ran short or a stop
+    /// cancelled the load, dropped otherwise.
     private func fail(modelID: String, taskID: String, error: any Error) async {
         let message = (error as? MLError)?.reason ?? "\(error)"
         context.logger.error("deploy task \(taskID) failed for model \(modelID): \(message)")
         let retry = DeployAttempts.retriesAtStart(error)
         do {
-            try await context.store.writeRetrying {
-                var writes: [StoreWrite] = []
-                // An undeploy or delete during the load wins: no DEPLOY_FAILED, no retry at start.
-                if let document = try await context.models.meta(modelID), context.models.state(of: document) == .deploying {
-                    var source = document.source
-                    source["model_state"] = .string(ModelState.deployFailed.rawValue)
-                    source["current_worker_node_count"] = 0
-                    source["last_updated_time"] = .int(nowMillis())
-                    writes.append(.put(index: Indices.model, id: modelID, source: ModelDocument.ordered(source),
-                                       condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm)))
-                    if retry {
-                        let crashes = try await attempts.record(modelID)?.crashes ?? 0
-                        writes.append(attempts.write(modelID, taskID: taskID, state: .retry, crashes: crashes, reason: message))
-                    } else {
-                        writes.append(attempts.clear(modelID))
-                    }
-                } else {
-                    writes.append(attempts.clear(modelID))
-                }
-                if let failure = try await context.tasks.failure(taskID, error: errorJSON(message)) { writes.append(failure) }
-                return writes
+            let crashes = try await attempts.record(modelID)?.crashes ?? 0
+            let me = context.node.id
+            try await settle(modelID, taskIDs: [taskID], extra: { after in
+                retry && after[me] != nil
+                    ? [attempts.write(modelID, taskID: taskID, state: .retry, crashes: crashes, reason: message)]
+                    : [attempts.clear(modelID)]
+            }) { mine in
+                guard mine != nil else { return nil }
+                return Placement(modelID: modelID, nodeID: me, state: .failed, taskID: taskID, error: message)
+            }
+            // The placement was gone (undeployed or deleted meanwhile): the task still ends, with this node's error.
+            if let task = try await context.store.get(index: Indices.task, id: taskID),
+               [TaskState.created.rawValue, TaskState.running.rawValue].contains(task.source["state"]?.stringValue ?? ""),
+               try await placements.of(model: modelID)[context.node.id] == nil,
+               let failure = try await context.tasks.failure(taskID, error: errorJSON(message)) {
+                try await context.store.write([failure])
             }
         } catch {
             context.logger.error("deploy task \(taskID): recording the failure failed: \(error)")
+        }
+    }
+
+    /// Rewrites this node's placement of a model (`change` gets the current one, returns the new one
+    /// or nil to leave it), then the model's state and worker count and the end of every deploy task
+    /// the placements settle, in one transaction retried on conflicts.
+    func settle(_ modelID: String, taskIDs: [String] = [], extra: @escaping @Sendable ([String: Placement]) -> [StoreWrite] = { _ in [] },
+                change: @escaping @Sendable (Placement?) throws -> Placement?) async throws {
+        try await settle(modelID, taskIDs: taskIDs, extra: extra, changes: { current in
+            var result = current
+            result[context.node.id] = try change(current[context.node.id])
+            return result
+        })
+    }
+
+    /// The general form: `changes` maps every node's placement (nil removes it).
+    func settle(_ modelID: String, taskIDs: [String] = [], extra: @escaping @Sendable ([String: Placement]) -> [StoreWrite] = { _ in [] },
+                changes: @escaping @Sendable ([String: Placement]) throws -> [String: Placement]) async throws {
+        let live = Set(try await context.cluster.liveNodes().map(\.id))
+        try await context.store.writeRetrying {
+            let stored = try await placements.of(model: modelID)
+            let before = stored.mapValues(\.placement)
+            let after = try changes(before)
+            var writes: [StoreWrite] = []
+            for (node, entry) in stored where after[node] == nil {
+                writes.append(.delete(index: Indices.placements, id: entry.placement.id,
+                                      condition: .ifMatch(seqNo: entry.document.seqNo, primaryTerm: entry.document.primaryTerm)))
+            }
+            for (node, placement) in after where before[node] != placement {
+                let condition: WriteCondition = stored[node].map { .ifMatch(seqNo: $0.document.seqNo, primaryTerm: $0.document.primaryTerm) } ?? .mustNotExist
+                writes.append(.put(index: Indices.placements, id: placement.id, source: placement.source, condition: condition))
+            }
+            if let document = try await context.models.meta(modelID), let state = context.models.state(of: document),
+               [.deploying, .deployed, .partiallyDeployed, .deployFailed].contains(state) {
+                let planned = document.source["planning_worker_nodes"]?.arrayValue?.compactMap(\.stringValue) ?? []
+                let (newState, workers) = PlacementRollup.model(planned: planned, placements: after, live: live, current: state)
+                var source = document.source
+                source["model_state"] = .string(newState.rawValue)
+                source["current_worker_node_count"] = .int(Int64(workers))
+                if newState == .deployed || newState == .partiallyDeployed, state == .deploying {
+                    source["last_deployed_time"] = .int(nowMillis())
+                    source["auto_redeploy_retry_times"] = nil
+                }
+                if source != document.source {
+                    source["last_updated_time"] = .int(nowMillis())
+                    writes.append(.put(index: Indices.model, id: modelID, source: ModelDocument.ordered(source),
+                                       condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm)))
+                }
+            }
+            let tasks = Set(taskIDs + after.values.compactMap(\.taskID) + before.values.compactMap(\.taskID))
+            for taskID in tasks.sorted() {
+                guard let task = try await context.store.get(index: Indices.task, id: taskID),
+                      [TaskState.created.rawValue, TaskState.running.rawValue].contains(task.source["state"]?.stringValue ?? "") else { continue }
+                let targets = task.source["worker_node"]?.arrayValue?.compactMap(\.stringValue) ?? []
+                guard let outcome = PlacementRollup.task(taskID, targets: targets, placements: after, live: live) else { continue }
+                let end = try await context.tasks.updateWrite(taskID) { task in
+                    task.state = outcome.state
+                    task.error = outcome.error
+                    if outcome.state != .failed { task.modelID = modelID }
+                }
+                if let end { writes.append(end) }
+            }
+            return writes.isEmpty ? [] : writes + extra(after)
         }
     }
 
@@ -234,9 +300,11 @@ struct Deployment: Sendable {
 
     func undeploy(_ modelID: String, body: JSON?) async throws -> JSON {
         let settings = try await context.settings.current()
-        try checkNodeIDs(body, settings: settings, action: "undeploy")
+        let nodes = try requestedNodes(body, settings: settings)
         _ = try await context.models.require(modelID)
-        return ["\(context.node.id)": ["stats": .object([modelID: .string(try await unload(modelID))])]]
+        var result = JSONObject()
+        for (node, status) in try await unload(modelID, from: nodes) { result[node] = ["stats": .object([modelID: .string(status)])] }
+        return .object(result)
     }
 
     func undeployMany(body: JSON?) async throws -> JSON {
@@ -244,42 +312,87 @@ struct Deployment: Sendable {
         guard let ids = body?["model_ids"]?.arrayValue?.compactMap(\.stringValue), !ids.isEmpty else {
             throw MLError.illegalArgument("Must set specific model ids to undeploy")
         }
-        try checkNodeIDs(body, settings: settings, action: "undeploy")
-        var stats = JSONObject()
+        let nodes = try requestedNodes(body, settings: settings)
+        var byNode: [String: JSONObject] = [:]
         for id in ids {
-            stats[id] = .string(try await context.models.meta(id) == nil ? "not_found" : try await unload(id))
+            guard try await context.models.meta(id) != nil else {
+                byNode[context.node.id, default: [:]][id] = "not_found"
+                continue
+            }
+            for (node, status) in try await unload(id, from: nodes) { byNode[node, default: [:]][id] = .string(status) }
         }
-        return [context.node.id: ["stats": .object(stats)]]
+        return .object(JSONObject(byNode.sorted { $0.key < $1.key }.map { (key: $0.key, value: ["stats": .object($0.value)]) }))
     }
 
-    /// Drops the model from memory and marks it UNDEPLOYED; "undeployed" if it was loaded here.
-    private func unload(_ modelID: String) async throws -> String {
-        let wasLoaded = await deployed.remove(modelID)
-        try? FileManager.default.removeItem(at: context.artifactDir(for: modelID))
-        // One transaction: the model UNDEPLOYED and its deploy-attempt record gone (no redeploy at start).
+    /// Takes the model off `nodes` (every node when nil): their placements go, the model keeps the
+    /// other nodes as its plan, or becomes UNDEPLOYED when none is left, in one transaction; this node
+    /// drops it from memory now, the others at their next sync. Per node: "undeployed" where it was
+    /// loaded, "not_found" where it was not (at least this node answers).
+    func unload(_ modelID: String, from nodes: [String]? = nil) async throws -> [String: String] {
+        let me = context.node.id
+        let stored = try await placements.of(model: modelID).mapValues(\.placement)
+        let targets = Set(nodes ?? Array(stored.keys) + [me])
+        var statuses: [String: String] = [:]
+        for node in targets.sorted() {
+            let held = node == me ? await deployed.contains(modelID) : stored[node]?.state == .deployed
+            if held || nodes != nil || node == me { statuses[node] = held ? "undeployed" : "not_found" }
+        }
+        if targets.contains(me) {
+            let wasLoaded = await deployed.remove(modelID)
+            try? FileManager.default.removeItem(at: context.artifactDir(for: modelID))
+            if wasLoaded { context.logger.info("model \(modelID) undeployed") }
+        }
+        let remaining = Set(stored.keys).subtracting(targets)
         try await context.store.writeRetrying {
             guard let document = try await context.models.meta(modelID) else { return [] }
             var source = document.source
-            source["model_state"] = .string(ModelState.undeployed.rawValue)
-            source["planning_worker_node_count"] = 0
-            source["current_worker_node_count"] = 0
-            source["planning_worker_nodes"] = nil
-            source["deploy_to_all_nodes"] = nil
-            source["last_undeployed_time"] = .int(nowMillis())
+            let planned = (source["planning_worker_nodes"]?.arrayValue?.compactMap(\.stringValue) ?? []).filter { !targets.contains($0) }
+            if remaining.isEmpty || planned.isEmpty {
+                source["model_state"] = .string(ModelState.undeployed.rawValue)
+                source["planning_worker_node_count"] = 0
+                source["current_worker_node_count"] = 0
+                source["planning_worker_nodes"] = nil
+                source["deploy_to_all_nodes"] = nil
+                source["last_undeployed_time"] = .int(nowMillis())
+            } else {
+                let live = Set(try await context.cluster.liveNodes().map(\.id))
+                let kept = stored.filter { remaining.contains($0.key) }
+                let (state, workers) = PlacementRollup.model(planned: planned, placements: kept, live: live,
+                                                             current: context.models.state(of: document))
+                source["model_state"] = .string(state.rawValue)
+                source["planning_worker_nodes"] = JSON(planned)
+                source["planning_worker_node_count"] = .int(Int64(planned.count))
+                source["current_worker_node_count"] = .int(Int64(workers))
+                source["deploy_to_all_nodes"] = nil
+            }
             source["last_updated_time"] = .int(nowMillis())
-            return [.put(index: Indices.model, id: modelID, source: ModelDocument.ordered(source),
-                         condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm)),
-                    attempts.clear(modelID)]
+            var writes: [StoreWrite] = [.put(index: Indices.model, id: modelID, source: ModelDocument.ordered(source),
+                                             condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm))]
+            writes += targets.sorted().map { placements.remove(model: modelID, node: $0) }
+            if targets.contains(me) { writes.append(attempts.clear(modelID)) }
+            return writes
         }
-        if wasLoaded { context.logger.info("model \(modelID) undeployed") }
-        return wasLoaded ? "undeployed" : "not_found"
+        return statuses
     }
 
-    /// `node_ids` need `allow_custom_deployment_plan`; this node is the only eligible one.
-    private func checkNodeIDs(_ body: JSON?, settings: EffectiveSettings, action: String) throws {
-        guard let nodes = body?["node_ids"]?.arrayValue?.compactMap(\.stringValue), !nodes.isEmpty else { return }
+    /// This node dropped a model the cluster no longer plans for it (undeployed elsewhere, or counted out).
+    func dropLocally(_ modelID: String) async throws {
+        guard await deployed.remove(modelID) else { return }
+        try? FileManager.default.removeItem(at: context.artifactDir(for: modelID))
+        try await context.store.write([attempts.clear(modelID)])
+        context.logger.info("model \(modelID) undeployed from this node (the cluster no longer plans it here)")
+    }
+
+    /// `node_ids` of a deploy or undeploy body: they need `allow_custom_deployment_plan`; nil when absent.
+    private func requestedNodes(_ body: JSON?, settings: EffectiveSettings) throws -> [String]? {
+        guard let value = body?["node_ids"], !value.isNull else { return nil }
+        // Anything but a list of ids is refused: read as "no list" it would mean every node.
+        guard let items = value.arrayValue, items.count <= 10_000 else { throw MLError.parse("node_ids must be an array of node ids") }
+        let nodes = items.compactMap(\.stringValue)
+        guard nodes.count == items.count else { throw MLError.parse("node_ids must be an array of node ids") }
+        guard !nodes.isEmpty else { return nil }
         guard settings.bool(MLSettings.allowCustomDeploymentPlan) else { throw MLError.illegalArgument("Don't allow custom deployment plan") }
-        guard nodes.contains(context.node.id) else { throw MLError.illegalArgument("no eligible node found") }
+        return nodes
     }
 
     // MARK: - Restart
@@ -289,26 +402,29 @@ struct Deployment: Sendable {
     func redeployAfterRestart() async throws {
         let settings = try await context.settings.current()
         let auto = settings.bool(MLSettings.autoRedeploy)
+        let me = context.node.id
         var handled = Set<String>()
         for record in try await attempts.all() {
             handled.insert(record.modelID)
-            if try await recover(record, autoRedeploy: auto, limit: settings.int(MLSettings.lifetimeRetryTimes)) {
-                try await startDeploy(record.modelID)
+            if try await recover(record, autoRedeploy: auto, limit: settings.int(MLSettings.lifetimeRetryTimes)),
+               let document = try await context.models.meta(record.modelID) {
+                try await startDeploy(record.modelID, plan: DeployPlanner.rejoin(document, node: me))
             }
         }
+        let eligible = context.cluster.me.isEligible(settings)
         for document in try await context.store.all(index: Indices.model, query: .not(ModelDocument.isChunk)) {
             if RemoteDeployment.isRemote(document) || handled.contains(document.id) { continue }  // RemoteDeployment.redeployAfterRestart
             guard let state = context.models.state(of: document), state.wantsDeployment else { continue }
             let planned = document.source["planning_worker_nodes"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            guard planned.isEmpty || planned.contains(context.node.id) else { continue }
+            let toAll = document.source["deploy_to_all_nodes"]?.boolValue ?? false
+            guard planned.isEmpty || planned.contains(me) || (toAll && eligible) else { continue }
             if auto {
                 context.logger.info("model \(document.id) was \(state.rawValue) before the restart: deploying it again")
-                try await context.models.update(document.id) { source in
-                    source["auto_redeploy_retry_times"] = .int((source["auto_redeploy_retry_times"]?.intValue ?? 0) + 1)
-                }
-                try await startDeploy(document.id)
+                var plan = DeployPlanner.rejoin(document, node: me)
+                plan.isAutoRedeploy = true
+                try await startDeploy(document.id, plan: plan)
             } else {
-                _ = try await unload(document.id)
+                _ = try await unload(document.id, from: [me])
             }
         }
     }

@@ -47,7 +47,8 @@ struct ModelRepository: Sendable {
         try await store.write([
             .delete(index: Indices.model, id: id, condition: condition),
             .deleteByQuery(index: Indices.model, query: ModelDocument.chunks(of: id)),
-            .delete(index: Indices.deployAttempts, id: id),
+            .deleteByQuery(index: Indices.deployAttempts, query: .term("model_id", .string(id))),
+            .deleteByQuery(index: Indices.placements, query: .term("model_id", .string(id))),
         ]).first?.deletedDocument
     }
 }

@@ -101,10 +101,15 @@ struct StatsAndProfile: Sendable {
             let viewer = try await restrictedViewer()
             for id in await deployed.ids.sorted() where modelIDs?.contains(id) ?? true {
                 guard let loaded = await deployed.model(id), try await visible(id, to: viewer) else { continue }
-                let state = try await context.models.meta(id)?.source["model_state"] ?? .string(ModelState.deployed.rawValue)
+                let document = try await context.models.meta(id)
+                let state = document?.source["model_state"] ?? .string(ModelState.deployed.rawValue)
+                let me = JSON.string(context.node.id)
+                // The model's plan, and the nodes holding it (as the placements say when nodes share the store).
+                let targets = document?.source["planning_worker_nodes"].flatMap { $0.arrayValue?.isEmpty == false ? $0 : nil } ?? [me]
+                let holders = context.cluster.shared ? try await ModelPlacements(store: context.store).holders(of: id).sorted() : []
                 var profile: JSONObject = [
                     "model_state": state, "predictor": .string("mlcommons.native.\(loaded.native.map { "\(type(of: $0))" } ?? "\(type(of: loaded))")@\(id)"),
-                    "target_worker_nodes": [.string(context.node.id)], "worker_nodes": [.string(context.node.id)],
+                    "target_worker_nodes": targets, "worker_nodes": holders.isEmpty ? [me] : JSON(holders),
                 ]
                 if let (inference, request) = await latencies.summaries(of: id) {
                     profile["model_inference_stats"] = inference
@@ -129,7 +134,7 @@ struct StatsAndProfile: Sendable {
                 nodeEntry["target_worker_nodes"] = nil
                 nodeEntry["worker_nodes"] = nil
                 return (key: id, value: [
-                    "target_worker_nodes": [.string(context.node.id)], "worker_nodes": [.string(context.node.id)],
+                    "target_worker_nodes": profile["target_worker_nodes"] ?? [], "worker_nodes": profile["worker_nodes"] ?? [],
                     "nodes": .object([context.node.id: .object(nodeEntry)]),
                 ])
             }))]

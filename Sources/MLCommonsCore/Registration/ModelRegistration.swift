@@ -174,17 +174,30 @@ struct ModelRegistration: Sendable {
         }
     }
 
-    /// On start: roll back every registration that a stop interrupted.
+    /// On start: roll back every registration of this node that a stop interrupted (entries that
+    /// name no node predate shared stores and are this node's too).
     func rollbackInterrupted() async throws {
+        try await rollback(of: context.node.id, includingUnnamed: true,
+                           error: "The registration was interrupted: the node restarted before it finished")
+    }
+
+    /// The registrations a node that was counted out of the cluster left unfinished.
+    func rollbackCountedOut(_ node: String, reason: String) async throws {
+        try await rollback(of: node, includingUnnamed: false, error: "The registration was interrupted: \(reason)")
+    }
+
+    private func rollback(of node: String, includingUnnamed: Bool, error: String) async throws {
         for entry in try await context.store.all(index: Indices.registrationJournal) {
-            context.logger.warning("rolling back registration interrupted by a restart (task \(entry.id))")
+            let owner = entry.source["node"]?.stringValue
+            guard owner == node || (owner == nil && includingUnnamed) else { continue }
+            context.logger.warning("rolling back interrupted registration (task \(entry.id), node \(node))")
             try await rollback(taskID: entry.id, modelID: entry.source["model_id"]?.stringValue, claim: GroupClaim(journal: entry.source),
-                               error: "The registration was interrupted: the node restarted before it finished")
+                               error: error)
         }
     }
 
     private func journalEntry(taskID: String, modelID: String, claim: GroupClaim) -> JSONObject {
-        var entry: JSONObject = ["task_id": .string(taskID), "model_id": .string(modelID)]
+        var entry: JSONObject = ["task_id": .string(taskID), "model_id": .string(modelID), "node": .string(context.node.id)]
         for (key, value) in claim.journalFields { entry[key] = value }
         return entry
     }

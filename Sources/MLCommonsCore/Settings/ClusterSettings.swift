@@ -1,3 +1,4 @@
+import Foundation
 import OrderedJSON
 import Storage
 
@@ -153,4 +154,9 @@ public struct EffectiveSettings: Sendable {
     public func int(_ key: String) -> Int64 { value(key).intValue ?? 0 }
     public func string(_ key: String) -> String { value(key).scalarText ?? "" }
     public func bytes(_ key: String) -> Int64? { ByteSize.parse(string(key)) }
+    /// A list setting (a JSON array, or one comma-separated string).
+    public func stringList(_ key: String) -> [String] {
+        if let items = value(key).arrayValue { return items.compactMap(\.scalarText) }
+        return string(key).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
 }

@@ -18,6 +18,10 @@ extension Indices {
                            flatObjects: ["remote_job"]),
         connector: IndexMapping(fields: text(["name", "description", "backend_roles"]) + keywords(["version", "protocol", "access"]) + owner,
                                 flatObjects: ["parameters", "credential", "client_config", "actions"]),
+        // Our own indices: ids and states are exact.
+        deployAttempts: IndexMapping(fields: keywords(["model_id", "node", "state", "task_id"])),
+        placements: IndexMapping(fields: keywords(["model_id", "node_id", "state", "task_id"])),
+        nodes: IndexMapping(fields: keywords(["node_id", "name", "status", "roles", "publish_url"])),
     ]
 
     private static func text(_ names: [String]) -> [String: IndexMapping.FieldType] {

@@ -11,6 +11,10 @@ public enum Indices {
     public static let registrationJournal = ".mlcommons-registration-journal"
     /// Our own: deploy attempts of this node's models, written before loading (crash-loop guard).
     public static let deployAttempts = ".mlcommons-deploy-attempts"
+    /// Our own: the nodes sharing the store, with their heartbeats (`ClusterMembership`).
+    public static let nodes = ".mlcommons-nodes"
+    /// Our own: which node holds which model, one record per model and node (`ModelPlacements`).
+    public static let placements = ".mlcommons-model-placements"
 
     /// Fields whose exact value the store keeps unique per index.
     public static let uniqueFields: [String: [String]] = [modelGroup: ["name"]]

@@ -129,12 +129,13 @@ public struct TaskService: Sendable {
                            primaryTerm: deleted.primaryTerm, outcome: .deleted)
     }
 
-    /// On start: tasks this node left CREATED or RUNNING when it stopped can never finish.
+    /// On start: tasks this node alone left CREATED or RUNNING when it stopped can never finish.
     func failInterrupted(on node: String) async throws -> [StoredDocument] {
         let query = Query.and(
             .terms(field: "state", values: [.string(TaskState.created.rawValue), .string(TaskState.running.rawValue)]),
             .term("worker_node", .string(node)))
-        let stale = try await store.all(index: Indices.task, query: query)
+        // A deploy task of several nodes ends when they all answered: this node answers again by redeploying.
+        let stale = try await store.all(index: Indices.task, query: query).filter { ($0.source["worker_node"]?.arrayValue?.count ?? 0) <= 1 }
         for document in stale {
             try await fail(document.id, error: "The task was interrupted: the node restarted before it finished")
         }

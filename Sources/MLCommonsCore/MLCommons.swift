@@ -60,6 +60,8 @@ public final class MLCommons: Sendable {
 
     public var node: NodeIdentity { context.node }
     public var cluster: ClusterMembership { context.cluster }
+    /// The cluster's id, the same on every node of a shared store.
+    public let clusterUUID: String
     public var store: any DocumentStore { context.store }
     public var settings: ClusterSettings { context.settings }
     public var groups: ModelGroupService { context.groups }
@@ -94,7 +96,8 @@ public final class MLCommons: Sendable {
                                   node: node, cluster: cluster, dataDir: dataDir, logger: logger)
         do {
             let commons = MLCommons(context: context, engine: configuration.engine,
-                                    remote: try RemoteRuntime.open(dataDir: dataDir, logger: logger), lock: lock)
+                                    remote: try RemoteRuntime.open(dataDir: dataDir, logger: logger), lock: lock,
+                                    clusterUUID: try await cluster.clusterUUID())
             try await commons.recover()
             return commons
         } catch {
@@ -104,8 +107,9 @@ public final class MLCommons: Sendable {
         }
     }
 
-    init(context: CoreContext, engine: any InferenceEngine, remote runtime: RemoteRuntime, lock: DataDirLock) {
+    init(context: CoreContext, engine: any InferenceEngine, remote runtime: RemoteRuntime, lock: DataDirLock, clusterUUID: String) {
         self.context = context
+        self.clusterUUID = clusterUUID
         self.lock = lock
         let deployed = DeployedModels()
         deployment = Deployment(context: context, engine: engine, deployed: deployed)

@@ -32,7 +32,7 @@ struct MLCommonsRoutes {
         let root: RouteHandler = { [commons, versionNumber] request in
             guard request.method != "HEAD" else { return APIReply(status: 200, body: nil) }
             return .ok([
-                "name": .string(commons.node.name), "cluster_name": "mlcommons", "cluster_uuid": .string(commons.node.id),
+                "name": .string(commons.node.name), "cluster_name": "mlcommons", "cluster_uuid": .string(commons.clusterUUID),
                 "version": [
                     "distribution": "opensearch", "number": .string(versionNumber), "build_type": "native",
                     "build_hash": "mlcommons-swift", "build_date": "2026-11-24T00:00:00Z", "build_snapshot": false,

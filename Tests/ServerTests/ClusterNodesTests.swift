@@ -50,6 +50,8 @@ import TestSupport
             for (id, node) in info["nodes"]?.objectValue ?? [:] { ids[node["name"]?.stringValue ?? ""] = id }
             let (id0, id1, id2) = (try #require(ids["node-0"]), try #require(ids["node-1"]), try #require(ids["node-2"]))
             #expect(info["nodes"]?[id2]?["http"]?["publish_address"]?.stringValue == "127.0.0.1:\(nodes[2].port)")
+            let uuids = Set(try await clients.asyncMap { try await $0.expect(200, "GET", "/")["cluster_uuid"]?.stringValue ?? "" })
+            #expect(uuids.count == 1 && !uuids.contains(""), "\(uuids)")
 
             // Settings set on one node hold on all: the mirror is on loopback; custom plans allowed.
             try await clients[0].setPersistent([MirrorAccess.setting: true, "plugins.ml_commons.allow_custom_deployment_plan": true])
@@ -272,5 +274,13 @@ import TestSupport
             try? await http.shutdown()
             throw error
         }
+    }
+}
+
+extension Array where Element: Sendable {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
     }
 }

@@ -35,6 +35,25 @@ public final class ClusterMembership: Sendable {
                                  startedTime: now, heartbeatTime: now))
     }
 
+    /// The cluster's id (`cluster_uuid` of `GET /`): made by the first node of a shared store and read
+    /// by the others; with the embedded store, this node's id.
+    func clusterUUID() async throws -> String {
+        guard shared else { return me.id }
+        if let existing = try await store.get(index: Indices.nodes, id: Self.clusterDocument)?.source["cluster_uuid"]?.stringValue {
+            return existing
+        }
+        let made = String(Identifiers.newID().prefix(22))
+        do {
+            try await store.put(index: Indices.nodes, id: Self.clusterDocument, source: ["cluster_uuid": .string(made)], condition: .mustNotExist)
+            return made
+        } catch StoreError.versionConflict {
+            return try await store.get(index: Indices.nodes, id: Self.clusterDocument)?.source["cluster_uuid"]?.stringValue ?? made
+        }
+    }
+
+    /// The document of `.mlcommons-nodes` that holds the cluster's id rather than a node.
+    static let clusterDocument = "_cluster"
+
     /// This node's record as it would be written now.
     public var me: NodeRecord { local.withLock { $0 } }
 

@@ -29,12 +29,18 @@ import TestSupport
         Set(model["planning_worker_nodes"]?.arrayValue?.compactMap(\.stringValue) ?? [])
     }
 
-    @Test func threeNodesShareDeployPredictAndHealWhenOneDies() async throws {
+    /// Starts `count` nodes sharing a new database (`--node-timeout 3`), with a mirror; runs the body;
+    /// stops them, printing their logs when the body failed.
+    static func withCluster(_ count: Int, arguments: [String] = [], environment: [String: String] = [:],
+                            _ body: ([ServerProcess], ArtifactMirror) async throws -> Void) async throws {
         let url = try await PostgresTestServer.shared.newDatabaseURL()
         let mirror = ArtifactMirror()
         try await mirror.start()
-        let nodes = (0..<3).map { i in
-            ServerProcess(artifactsURL: mirror.baseURL, extraArguments: ["--store", url, "--node-name", "node-\(i)", "--node-timeout", "3"])
+        let nodes = (0..<count).map { i in
+            let node = ServerProcess(artifactsURL: mirror.baseURL,
+                                     extraArguments: ["--store", url, "--node-name", "node-\(i)", "--node-timeout", "3"] + arguments)
+            node.environment = environment
+            return node
         }
         defer {
             mirror.stop()
@@ -42,6 +48,19 @@ import TestSupport
         }
         do {
             for node in nodes { try await node.start() }
+            try await body(nodes, mirror)
+            for node in nodes { await node.stop() }
+        } catch {
+            for (i, node) in nodes.enumerated() {
+                await node.stop()
+                print("node-\(i) log:\n\(node.log().suffix(6000))")
+            }
+            throw error
+        }
+    }
+
+    @Test func threeNodesShareDeployPredictAndHealWhenOneDies() async throws {
+        try await Self.withCluster(3) { nodes, mirror in
             let clients = nodes.map { TestClient(baseURL: $0.baseURL) }
             try await Self.waitFor("three live nodes") { try await Self.liveNames(clients[0]) == ["node-0", "node-1", "node-2"] }
             let info = try await clients[1].expect(200, "GET", "/_nodes")
@@ -144,35 +163,17 @@ import TestSupport
                 return try await group.reduce(into: [Int]()) { $0.append($1) }
             }
             #expect(outcomes.sorted() == [200, 400, 400], "\(outcomes)")
-            for node in nodes { await node.stop() }
-        } catch {
-            for (i, node) in nodes.enumerated() {
-                await node.stop()
-                print("node-\(i) log:\n\(node.log().suffix(6000))")
-            }
-            throw error
         }
     }
 
     /// Without auto-redeploy a dead node's models are counted down, its lone tasks fail, its
     /// registrations roll back; the node takes its share back when it returns.
     @Test func aKilledNodesTasksFailAndItsModelsCountDown() async throws {
-        let url = try await PostgresTestServer.shared.newDatabaseURL()
-        let mirror = ArtifactMirror()
-        try await mirror.start()
         let tarpit = SlowServer()
         tarpit.script("/", .trickle(total: 1_000_000, interval: .milliseconds(500)))
         try tarpit.start()
-        let nodes = (0..<2).map { i in
-            ServerProcess(artifactsURL: mirror.baseURL, extraArguments: ["--store", url, "--node-name", "node-\(i)", "--node-timeout", "3"])
-        }
-        defer {
-            mirror.stop()
-            tarpit.stop()
-            for node in nodes { try? FileManager.default.removeItem(at: node.dataDir) }
-        }
-        do {
-            for node in nodes { try await node.start() }
+        defer { tarpit.stop() }
+        try await Self.withCluster(2) { nodes, mirror in
             let clients = nodes.map { TestClient(baseURL: $0.baseURL) }
             try await Self.waitFor("two live nodes") { try await Self.liveNames(clients[0]) == ["node-0", "node-1"] }
             try await clients[0].setPersistent([MirrorAccess.setting: true, "plugins.ml_commons.model_auto_redeploy.enable": false,
@@ -209,13 +210,6 @@ import TestSupport
                 let model = try await Self.model(clients[0], modelID)
                 return model["model_state"] == "DEPLOYED" && model["current_worker_node_count"] == 2
             }
-            for node in nodes { await node.stop() }
-        } catch {
-            for (i, node) in nodes.enumerated() {
-                await node.stop()
-                print("node-\(i) log:\n\(node.log().suffix(6000))")
-            }
-            throw error
         }
     }
 
@@ -223,26 +217,13 @@ import TestSupport
     /// credentials: the node asked checks them at its edge, the holding node checks them again; the
     /// nodes reach each other over HTTPS, trusting the CA of `--peer-ca-file`.
     @Test func forwardedRequestsKeepTheCallersCredentials() async throws {
-        let url = try await PostgresTestServer.shared.newDatabaseURL()
-        let mirror = ArtifactMirror()
-        try await mirror.start()
         let password = "Kestrel-41-Orbit"
         let certificates = try TestCertificates.make()
+        defer { certificates.remove() }
         let http = try certificates.trustingClient()
-        let nodes = (0..<2).map { i in
-            let node = ServerProcess(artifactsURL: mirror.baseURL,
-                                     extraArguments: ["--store", url, "--node-name", "node-\(i)", "--node-timeout", "3", "--security",
-                                                      "--peer-ca-file", certificates.caFile] + certificates.serveArguments)
-            node.environment = ["MLCOMMONS_INITIAL_ADMIN_PASSWORD": password]
-            return node
-        }
-        defer {
-            mirror.stop()
-            certificates.remove()
-            for node in nodes { try? FileManager.default.removeItem(at: node.dataDir) }
-        }
         do {
-            for node in nodes { try await node.start() }
+          try await Self.withCluster(2, arguments: ["--security", "--peer-ca-file", certificates.caFile] + certificates.serveArguments,
+                                   environment: ["MLCOMMONS_INITIAL_ADMIN_PASSWORD": password]) { nodes, mirror in
             let admins = nodes.map { TestClient(baseURL: $0.baseURL, http: http).signedIn("admin", password) }
             try await Self.waitFor("two live nodes") { try await Self.liveNames(admins[1]) == ["node-0", "node-1"] }
             let id0 = try #require(try await admins[0].expect(200, "GET", "/_nodes/_local")["nodes"]?.objectValue?.keys.first)
@@ -264,16 +245,12 @@ import TestSupport
             #expect(try await admins[1].expect(200, "POST", "/_plugins/_ml/models/\(modelID)/_predict", input) == direct)
             let stats = try await admins[1].expect(200, "GET", "/_plugins/_ml/stats")
             #expect(stats["nodes"]?.objectValue?.count == 2, "\(stats.serialized)")
-            for node in nodes { await node.stop() }
-            try? await http.shutdown()
+          }
         } catch {
-            for (i, node) in nodes.enumerated() {
-                await node.stop()
-                print("node-\(i) log:\n\(node.log().suffix(6000))")
-            }
             try? await http.shutdown()
             throw error
         }
+        try? await http.shutdown()
     }
 }
 

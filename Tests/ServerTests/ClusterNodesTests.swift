@@ -222,30 +222,30 @@ import TestSupport
         defer { certificates.remove() }
         let http = try certificates.trustingClient()
         do {
-          try await Self.withCluster(2, arguments: ["--security", "--peer-ca-file", certificates.caFile] + certificates.serveArguments,
-                                   environment: ["MLCOMMONS_INITIAL_ADMIN_PASSWORD": password]) { nodes, mirror in
-            let admins = nodes.map { TestClient(baseURL: $0.baseURL, http: http).signedIn("admin", password) }
-            try await Self.waitFor("two live nodes") { try await Self.liveNames(admins[1]) == ["node-0", "node-1"] }
-            let id0 = try #require(try await admins[0].expect(200, "GET", "/_nodes/_local")["nodes"]?.objectValue?.keys.first)
-            try await admins[0].setPersistent([MirrorAccess.setting: true, "plugins.ml_commons.allow_custom_deployment_plan": true])
-            try DeployTests.publishTinyBERT(mirror)
-            let registered = try await admins[0].registerAndWait(["name": .string(miniLMName), "version": "1.0.1", "model_format": "TORCH_SCRIPT"])
-            let modelID = try #require(registered["model_id"]?.stringValue)
-            let deploy = try await admins[0].expect(200, "POST", "/_plugins/_ml/models/\(modelID)/_deploy", ["node_ids": [.string(id0)]])
-            #expect(try await admins[0].waitForTask(try #require(deploy["task_id"]?.stringValue), timeout: .seconds(120))["state"] == "COMPLETED")
+            try await Self.withCluster(2, arguments: ["--security", "--peer-ca-file", certificates.caFile] + certificates.serveArguments,
+                                       environment: ["MLCOMMONS_INITIAL_ADMIN_PASSWORD": password]) { nodes, mirror in
+                let admins = nodes.map { TestClient(baseURL: $0.baseURL, http: http).signedIn("admin", password) }
+                try await Self.waitFor("two live nodes") { try await Self.liveNames(admins[1]) == ["node-0", "node-1"] }
+                let id0 = try #require(try await admins[0].expect(200, "GET", "/_nodes/_local")["nodes"]?.objectValue?.keys.first)
+                try await admins[0].setPersistent([MirrorAccess.setting: true, "plugins.ml_commons.allow_custom_deployment_plan": true])
+                try DeployTests.publishTinyBERT(mirror)
+                let registered = try await admins[0].registerAndWait(["name": .string(miniLMName), "version": "1.0.1", "model_format": "TORCH_SCRIPT"])
+                let modelID = try #require(registered["model_id"]?.stringValue)
+                let deploy = try await admins[0].expect(200, "POST", "/_plugins/_ml/models/\(modelID)/_deploy", ["node_ids": [.string(id0)]])
+                #expect(try await admins[0].waitForTask(try #require(deploy["task_id"]?.stringValue), timeout: .seconds(120))["state"] == "COMPLETED")
 
-            // A user who may read but not predict: refused at node 1's edge, before any forwarding.
-            try await admins[0].expect(201, "PUT", "/_plugins/_security/api/internalusers/reader", ["password": "Quartz-77-Meadow"])
-            try await admins[0].expect(201, "PUT", "/_plugins/_security/api/rolesmapping/ml_readonly_access", ["users": ["reader"]])
-            let reader = TestClient(baseURL: nodes[1].baseURL, http: http).signedIn("reader", "Quartz-77-Meadow")
-            let input: JSON = ["text_docs": ["who may ask"]]
-            #expect(try await reader.send("POST", "/_plugins/_ml/models/\(modelID)/_predict", json: input).status == 403)
-            #expect(try await TestClient(baseURL: nodes[1].baseURL, http: http).send("POST", "/_plugins/_ml/models/\(modelID)/_predict", json: input).status == 401)
-            let direct = try await admins[0].expect(200, "POST", "/_plugins/_ml/models/\(modelID)/_predict", input)
-            #expect(try await admins[1].expect(200, "POST", "/_plugins/_ml/models/\(modelID)/_predict", input) == direct)
-            let stats = try await admins[1].expect(200, "GET", "/_plugins/_ml/stats")
-            #expect(stats["nodes"]?.objectValue?.count == 2, "\(stats.serialized)")
-          }
+                // A user who may read but not predict: refused at node 1's edge, before any forwarding.
+                try await admins[0].expect(201, "PUT", "/_plugins/_security/api/internalusers/reader", ["password": "Quartz-77-Meadow"])
+                try await admins[0].expect(201, "PUT", "/_plugins/_security/api/rolesmapping/ml_readonly_access", ["users": ["reader"]])
+                let reader = TestClient(baseURL: nodes[1].baseURL, http: http).signedIn("reader", "Quartz-77-Meadow")
+                let input: JSON = ["text_docs": ["who may ask"]]
+                #expect(try await reader.send("POST", "/_plugins/_ml/models/\(modelID)/_predict", json: input).status == 403)
+                #expect(try await TestClient(baseURL: nodes[1].baseURL, http: http).send("POST", "/_plugins/_ml/models/\(modelID)/_predict", json: input).status == 401)
+                let direct = try await admins[0].expect(200, "POST", "/_plugins/_ml/models/\(modelID)/_predict", input)
+                #expect(try await admins[1].expect(200, "POST", "/_plugins/_ml/models/\(modelID)/_predict", input) == direct)
+                let stats = try await admins[1].expect(200, "GET", "/_plugins/_ml/stats")
+                #expect(stats["nodes"]?.objectValue?.count == 2, "\(stats.serialized)")
+            }
         } catch {
             try? await http.shutdown()
             throw error

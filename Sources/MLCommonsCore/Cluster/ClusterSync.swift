@@ -23,6 +23,9 @@ extension Deployment {
         let mine = try await placements.of(node: me)
         for placement in mine where placement.state == .deploying {
             guard let taskID = placement.taskID, await deployed.runningDeploy(of: placement.modelID) == nil else { continue }
+            // Read again: a load of this node may have finished since the list was read.
+            guard let fresh = try await context.store.get(index: Indices.placements, id: placement.id).flatMap(Placement.init),
+                  fresh.state == .deploying, fresh.taskID == taskID else { continue }
             if await adopt(modelID: placement.modelID, taskID: taskID) {
                 context.logger.info("deploy task \(taskID): loading model \(placement.modelID), planned for this node")
             }

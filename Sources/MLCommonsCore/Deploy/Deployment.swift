@@ -120,7 +120,7 @@ struct Deployment: Sendable {
             // Durable before loading: a load the process does not survive is counted at the next start.
             let crashes = try await attempts.record(modelID)?.crashes ?? 0
             try await context.store.writeRetrying {
-                guard let running = try await context.tasks.updateWrite(taskID, { $0.state = .running }) else {
+                guard let running = try await context.tasks.updateWrite(taskID, { if $0.state == .created { $0.state = .running } }) else {
                     throw MLError.generic("deploy task \(taskID) vanished")
                 }
                 return [running, attempts.write(modelID, taskID: taskID, state: .loading, crashes: crashes)]
@@ -252,7 +252,12 @@ struct Deployment: Sendable {
                 guard let task = try await context.store.get(index: Indices.task, id: taskID),
                       [TaskState.created.rawValue, TaskState.running.rawValue].contains(task.source["state"]?.stringValue ?? "") else { continue }
                 let targets = task.source["worker_node"]?.arrayValue?.compactMap(\.stringValue) ?? []
-                guard let outcome = PlacementRollup.task(taskID, targets: targets, placements: after, live: live) else { continue }
+                guard let outcome = PlacementRollup.task(taskID, targets: targets, placements: after, live: live) else {
+                    // Still open: touch it anyway, so two nodes settling at once conflict here and the
+                    // second reads the first's placement (else neither would see the task complete).
+                    if let touch = try await context.tasks.updateWrite(taskID, { _ in }) { writes.append(touch) }
+                    continue
+                }
                 let end = try await context.tasks.updateWrite(taskID) { task in
                     task.state = outcome.state
                     task.error = outcome.error

@@ -84,7 +84,10 @@ public struct TaskService: Sendable {
                     condition: .ifMatch(seqNo: document.seqNo, primaryTerm: document.primaryTerm))
     }
 
-    func markRunning(_ id: String) async throws { try await update(id) { $0.state = .running } }
+    /// CREATED → RUNNING; a task already further along keeps its state (a late start must not reopen it).
+    func markRunning(_ id: String) async throws {
+        try await update(id) { if $0.state == .created { $0.state = .running } }
+    }
 
     func complete(_ id: String, modelID: String?) async throws {
         _ = try await store.writeRetrying { try await completion(id, modelID: modelID).map { [$0] } ?? [] }

@@ -30,6 +30,13 @@ extension Deployment {
                 context.logger.info("deploy task \(taskID): loading model \(placement.modelID), planned for this node")
             }
         }
+        // A deploy task whose last answer was missed (say the node that gave it died before settling)
+        // ends here: this node's share is done and the placements may add up now.
+        for placement in mine where placement.state != .deploying {
+            guard let taskID = placement.taskID, let task = try await context.store.get(index: Indices.task, id: taskID),
+                  [TaskState.created.rawValue, TaskState.running.rawValue].contains(task.source["state"]?.stringValue ?? "") else { continue }
+            try await settle(placement.modelID, taskIDs: [taskID]) { $0 }
+        }
         let placed = Set(mine.map(\.modelID))
         for modelID in held where !placed.contains(modelID) {
             guard await deployed.runningDeploy(of: modelID) == nil,
@@ -42,7 +49,9 @@ extension Deployment {
             .term("deploy_to_all_nodes", true),
             .terms(field: "model_state", values: [ModelState.deployed, .partiallyDeployed, .deploying].map { .string($0.rawValue) })))
         for document in followers where !placed.contains(document.id) && !RemoteDeployment.isRemote(document) {
-            guard await deployed.runningDeploy(of: document.id) == nil else { continue }
+            // Read again: a deploy that placed this node may have been written since the list was read.
+            guard await deployed.runningDeploy(of: document.id) == nil,
+                  try await context.store.get(index: Indices.placements, id: Placement.id(model: document.id, node: me)) == nil else { continue }
             context.logger.info("model \(document.id) is deployed to every node: deploying it on this node too")
             try await startDeploy(document.id, plan: DeployPlanner.rejoin(document, node: me))
         }

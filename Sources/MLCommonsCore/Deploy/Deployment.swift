@@ -255,7 +255,7 @@ struct Deployment: Sendable {
                 guard let outcome = PlacementRollup.task(taskID, targets: targets, placements: after, live: live) else {
                     // Still open: touch it anyway, so two nodes settling at once conflict here and the
                     // second reads the first's placement (else neither would see the task complete).
-                    if let touch = try await context.tasks.updateWrite(taskID, { _ in }) { writes.append(touch) }
+                    if after != before, let touch = try await context.tasks.updateWrite(taskID, { _ in }) { writes.append(touch) }
                     continue
                 }
                 let end = try await context.tasks.updateWrite(taskID) { task in

@@ -35,7 +35,7 @@ extension Deployment {
         for placement in mine where placement.state != .deploying {
             guard let taskID = placement.taskID, let task = try await context.store.get(index: Indices.task, id: taskID),
                   [TaskState.created.rawValue, TaskState.running.rawValue].contains(task.source["state"]?.stringValue ?? "") else { continue }
-            try await settle(placement.modelID, taskIDs: [taskID]) { $0 }
+            try await settle(placement.modelID, taskIDs: [taskID], changes: { $0 })
         }
         let placed = Set(mine.map(\.modelID))
         for modelID in held where !placed.contains(modelID) {

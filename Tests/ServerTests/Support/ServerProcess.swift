@@ -73,7 +73,9 @@ final class ServerProcess: @unchecked Sendable {
         kill(process.processIdentifier, crash ? SIGKILL : SIGTERM)
         for _ in 0..<200 where process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        // Polled, not `waitUntilExit`: that blocks a thread of the small cooperative pool (and on Linux
+        // can miss the exit), which stalls every other test of the process meanwhile.
+        for _ in 0..<400 where process.isRunning { try? await Task.sleep(for: .milliseconds(25)) }
     }
 
     func restart(crash: Bool = false) async throws {

@@ -76,10 +76,12 @@ public final class MLCommons: Sendable {
         }
         var overrides = configuration.settingOverrides
         if let url = configuration.artifactsBaseURL { overrides[MLSettings.prefix + MLSettings.artifactsBaseURL] = .string(url) }
-        let node = try NodeIdentity.load(dataDir: dataDir, name: configuration.nodeName)
-        let context = CoreContext(store: store, settings: ClusterSettings(store: store, startupOverrides: overrides),
-                                  node: node, dataDir: dataDir, logger: logger)
         do {
+            // Inside the `do`: a failure after the store opened closes it (an open SQLite connection
+            // must not be dropped).
+            let node = try NodeIdentity.load(dataDir: dataDir, name: configuration.nodeName)
+            let context = CoreContext(store: store, settings: ClusterSettings(store: store, startupOverrides: overrides),
+                                      node: node, dataDir: dataDir, logger: logger)
             let commons = MLCommons(context: context, engine: configuration.engine,
                                     remote: try RemoteRuntime.open(dataDir: dataDir, logger: logger), lock: lock)
             try await commons.recover()

@@ -18,11 +18,6 @@ public final class PostgresDocumentStore: DocumentStore {
     /// How searches and counts were answered: in SQL alone, or candidates evaluated in memory.
     let plans = NIOLockedValueBox(SearchPlans())
 
-    public struct SearchPlans: Sendable, Equatable {
-        public var inSQL = 0
-        public var inMemory = 0
-    }
-
     public var searchPlans: SearchPlans { plans.withLockedValue { $0 } }
 
     /// Connects (a pool of at most `maximumConnections`), then creates or migrates the schema; a server

@@ -14,31 +14,12 @@ struct SQLFragment {
     }
 }
 
-/// What SQL can say about a query clause, as two boolean expressions over a `ml_documents` row:
-/// every row where `sure` holds matches, and every row that matches satisfies `maybe`
-/// (`sure ⊆ matches ⊆ maybe`). When the two agree on every candidate row, the database answers the
-/// search alone (count, sort, paging); otherwise the rows of `maybe` are read and the query is
-/// evaluated in memory, exactly as the SQLite store does (`Query.matches`).
-struct SQLBounds {
-    var sure: String
-    var maybe: String
-
-    static let all = SQLBounds(sure: "TRUE", maybe: "TRUE")
-    static let none = SQLBounds(sure: "FALSE", maybe: "FALSE")
-    /// SQL cannot decide: every row is a candidate for the in-memory check.
-    static let undecided = SQLBounds(sure: "FALSE", maybe: "TRUE")
-    static func exact(_ expression: String) -> SQLBounds { SQLBounds(sure: expression, maybe: expression) }
-
-    /// The rows SQL could not decide.
-    var undecidedRows: String { sure == maybe ? "FALSE" : "((\(maybe)) AND NOT (\(sure)))" }
-}
-
 /// Translates the query DSL to `SQLBounds` over the JSONB `source` column (lax jsonpath, which reaches
 /// into arrays on the way as `Query.values(of:)` does). Term and terms on keyword and number fields,
 /// ids, exists, match_all/none, numeric ranges and bool combinations of them are decided in SQL; text
 /// analysis (match, match_phrase, query_string, a term on a text field that could equal a token,
 /// prefix on text) narrows to rows that have the field and is decided in memory.
-struct PostgresQueryTranslator {
+struct PostgresQueryTranslator: QueryBoundsTranslator {
     let mapping: IndexMapping
     var fragment = SQLFragment()
 
@@ -47,17 +28,11 @@ struct PostgresQueryTranslator {
         self.fragment = fragment
     }
 
-    /// Limits on what one search may make the database evaluate (the query parser bounds depth).
-    static let maxClauses = 1024
-    private var clauses = 0
+    var clauses = 0
 
-    mutating func bounds(_ query: Query) -> SQLBounds {
-        clauses += 1
-        guard clauses <= Self.maxClauses else { return .undecided }
+    mutating func leafBounds(_ query: Query) -> SQLBounds {
         switch query {
-        case .matchAll: return .all
-        case .matchNone: return .none
-        case .constantScore(let inner): return bounds(inner)
+        case .matchAll, .matchNone, .constantScore, .bool: return bounds(query)
         case .ids(let ids):
             let storable = ids.filter(JSONPathText.storable)
             return .exact("id = ANY(\(fragment.bind(storable))::text[])")
@@ -74,8 +49,6 @@ struct PostgresQueryTranslator {
             return prefix(field, value, caseInsensitive: caseInsensitive)
         case .range(let field, let bounds):
             return range(field, bounds)
-        case .bool(let bool):
-            return boolean(bool)
         }
     }
 
@@ -132,37 +105,6 @@ struct PostgresQueryTranslator {
         let numbers = matches(path, "@.type() == \"number\" && " + conditions.joined(separator: " && "))
         let others = matches(path, "@.type() == \"string\" || @.type() == \"boolean\" || @.type() == \"array\"")
         return SQLBounds(sure: numbers, maybe: "(\(numbers) OR \(others))")
-    }
-
-    private mutating func boolean(_ bool: BoolQuery) -> SQLBounds {
-        var sure: [String] = [], maybe: [String] = []
-        for clause in bool.must + bool.filter {
-            let b = bounds(clause)
-            sure.append(b.sure)
-            maybe.append(b.maybe)
-        }
-        for clause in bool.mustNot {
-            let b = bounds(clause)
-            sure.append("NOT (\(b.maybe))")
-            maybe.append("NOT (\(b.sure))")
-        }
-        let required = bool.minimumShouldMatch ?? ((bool.must.isEmpty && bool.filter.isEmpty && !bool.should.isEmpty) ? 1 : 0)
-        if required > 0 {
-            let should = bool.should.map { bounds($0) }
-            if required > should.count { return .none }
-            if required == 1 {
-                sure.append("(" + should.map(\.sure).joined(separator: " OR ") + ")")
-                maybe.append("(" + should.map(\.maybe).joined(separator: " OR ") + ")")
-            } else {
-                func atLeast(_ parts: [String]) -> String {
-                    "((" + parts.map { "(CASE WHEN \($0) THEN 1 ELSE 0 END)" }.joined(separator: " + ") + ") >= \(required))"
-                }
-                sure.append(atLeast(should.map(\.sure)))
-                maybe.append(atLeast(should.map(\.maybe)))
-            }
-        }
-        func and(_ parts: [String]) -> String { parts.isEmpty ? "TRUE" : "(" + parts.joined(separator: " AND ") + ")" }
-        return SQLBounds(sure: and(sure), maybe: and(maybe))
     }
 
     // MARK: - jsonpath helpers

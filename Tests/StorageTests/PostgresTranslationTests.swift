@@ -77,24 +77,24 @@ import Testing
 
     /// Hostile text through a real PostgreSQL store: stored, found, and nothing else touched.
     @Test func hostileTextRoundTripsThroughPostgreSQL() async throws {
-        let store = try await StoreBackend.postgres.openNew()
-        let field = "a'); DROP TABLE ml_documents; --"
-        let value = "x' OR '1'='1\" || @ != \"\\"
-        try await store.put(index: "i", id: value, source: [field: .string(value), "other": 1])
-        try await store.put(index: "i", id: "plain", source: ["other": 2])
-        #expect(try await store.search(index: "i", request: SearchRequest(query: .term("\(field).keyword", .string(value)))).hits.map(\.document.id) == [value])
-        #expect(try await store.count(index: "i", query: .exists(field: field)) == 1)
-        #expect(try await store.count(index: "i", query: .matchAll) == 2)
-        // PostgreSQL cannot hold NUL: refused with a clear error, never half-written.
-        do {
-            try await store.put(index: "i", id: "nul", source: ["t": "a\u{0}b"])
-            Issue.record("NUL was accepted")
-        } catch let error as StoreError {
-            #expect(error.description.contains("NUL"))
+        try await StoreBackend.postgres.withNewStore { store in
+            let field = "a'); DROP TABLE ml_documents; --"
+            let value = "x' OR '1'='1\" || @ != \"\\"
+            try await store.put(index: "i", id: value, source: [field: .string(value), "other": 1])
+            try await store.put(index: "i", id: "plain", source: ["other": 2])
+            #expect(try await store.search(index: "i", request: SearchRequest(query: .term("\(field).keyword", .string(value)))).hits.map(\.document.id) == [value])
+            #expect(try await store.count(index: "i", query: .exists(field: field)) == 1)
+            #expect(try await store.count(index: "i", query: .matchAll) == 2)
+            // PostgreSQL cannot hold NUL: refused with a clear error, never half-written.
+            do {
+                try await store.put(index: "i", id: "nul", source: ["t": "a\u{0}b"])
+                Issue.record("NUL was accepted")
+            } catch let error as StoreError {
+                #expect(error.description.contains("NUL"))
+            }
+            #expect(try await store.get(index: "i", id: "nul") == nil)
+            #expect(try await store.count(index: "i", query: .term("t", "a\u{0}b")) == 0)
         }
-        #expect(try await store.get(index: "i", id: "nul") == nil)
-        #expect(try await store.count(index: "i", query: .term("t", "a\u{0}b")) == 0)
-        try await store.close()
     }
 
     /// A server that does not answer fails the open in time, naming the store but not its password.

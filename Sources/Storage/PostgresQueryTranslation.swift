@@ -30,31 +30,18 @@ struct PostgresQueryTranslator: QueryBoundsTranslator {
 
     var clauses = 0
 
-    mutating func leafBounds(_ query: Query) -> SQLBounds {
-        switch query {
-        case .matchAll, .matchNone, .constantScore, .bool: return bounds(query)
-        case .ids(let ids):
-            let storable = ids.filter(JSONPathText.storable)
-            return .exact("id = ANY(\(fragment.bind(storable))::text[])")
-        case .exists(let field):
-            guard let path = JSONPathText.path(field) else { return field == "_id" ? .all : .undecided }
-            return .exact(hasValue(path))
-        case .term(let field, let value, let caseInsensitive):
-            return term(field, [value], caseInsensitive: caseInsensitive)
-        case .terms(let field, let values):
-            return term(field, values, caseInsensitive: false)
-        case .match(let field, let text, _), .matchPhrase(let field, let text):
-            return match(field, text)
-        case .prefix(let field, let value, let caseInsensitive):
-            return prefix(field, value, caseInsensitive: caseInsensitive)
-        case .range(let field, let bounds):
-            return range(field, bounds)
-        }
+    mutating func ids(_ ids: [String]) -> SQLBounds {
+        .exact("id = ANY(\(fragment.bind(ids.filter(JSONPathText.storable)))::text[])")
+    }
+
+    mutating func exists(_ field: String) -> SQLBounds {
+        guard let path = JSONPathText.path(field) else { return field == "_id" ? .all : .undecided }
+        return .exact(hasValue(path))
     }
 
     // MARK: - Clauses
 
-    private mutating func term(_ field: String, _ values: [JSON], caseInsensitive: Bool) -> SQLBounds {
+    mutating func term(_ field: String, _ values: [JSON], caseInsensitive: Bool) -> SQLBounds {
         let exactField = mapping.type(of: field) != .text
         if field == "_id" {
             let texts = values.compactMap(\.scalarText).filter(JSONPathText.storable)
@@ -73,7 +60,7 @@ struct PostgresQueryTranslator: QueryBoundsTranslator {
         return SQLBounds(sure: equal, maybe: tokenFree ? equal : "(\(equal) OR \(matches(path, "@.type() == \"string\"")))")
     }
 
-    private mutating func match(_ field: String, _ text: String) -> SQLBounds {
+    mutating func match(_ field: String, _ text: String) -> SQLBounds {
         guard let path = JSONPathText.path(field) else { return field == "_id" ? .undecided : .undecided }
         if mapping.type(of: field) == .text {
             guard !StandardAnalyzer.tokens(text).isEmpty else { return .none }  // zero_terms_query: none
@@ -84,7 +71,7 @@ struct PostgresQueryTranslator: QueryBoundsTranslator {
         return alternatives.isEmpty ? .none : .exact(matches(path, alternatives.joined(separator: " || ")))
     }
 
-    private mutating func prefix(_ field: String, _ value: String, caseInsensitive: Bool) -> SQLBounds {
+    mutating func prefix(_ field: String, _ value: String, caseInsensitive: Bool) -> SQLBounds {
         guard let path = JSONPathText.path(field), JSONPathText.storable(value) else { return .undecided }
         guard !caseInsensitive, mapping.type(of: field) != .text else { return SQLBounds(sure: "FALSE", maybe: hasValue(path)) }
         let strings = matches(path, "@ starts with \(JSONPathText.literal(.string(value)))")
@@ -92,7 +79,7 @@ struct PostgresQueryTranslator: QueryBoundsTranslator {
         return SQLBounds(sure: strings, maybe: "(\(strings) OR \(matches(path, "@.type() == \"number\" || @.type() == \"boolean\" || @.type() == \"array\"")))")
     }
 
-    private mutating func range(_ field: String, _ bounds: RangeBounds) -> SQLBounds {
+    mutating func range(_ field: String, _ bounds: RangeBounds) -> SQLBounds {
         guard let path = JSONPathText.path(field) else { return .undecided }
         let limits: [(String, JSON?)] = [(">", bounds.gt), (">=", bounds.gte), ("<", bounds.lt), ("<=", bounds.lte)]
         if limits.allSatisfy({ $0.1 == nil }) { return .exact(hasValue(path)) }

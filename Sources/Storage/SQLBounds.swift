@@ -1,3 +1,5 @@
+import OrderedJSON
+
 /// What SQL can say about a query clause, as two boolean expressions over a document row:
 /// every row where `sure` holds matches, and every row that matches satisfies `maybe`
 /// (`sure ⊆ matches ⊆ maybe`). When the two agree on every candidate row, the database answers the
@@ -22,12 +24,18 @@ struct SQLBounds {
 }
 
 /// A translator from the query DSL to `SQLBounds` in one SQL dialect. The dialect writes the leaf
-/// clauses; the combinations (bool, constant_score) and the bound on the work are shared here.
+/// clauses; the dispatch, the combinations (bool, constant_score) and the bound on the work are shared here.
 protocol QueryBoundsTranslator {
     /// Clauses translated so far, against `maxTranslatedClauses`.
     var clauses: Int { get set }
-    /// Bounds of a leaf clause (anything but match_all/none, constant_score and bool).
-    mutating func leafBounds(_ query: Query) -> SQLBounds
+    mutating func ids(_ ids: [String]) -> SQLBounds
+    mutating func exists(_ field: String) -> SQLBounds
+    /// `term` (one value) and `terms`.
+    mutating func term(_ field: String, _ values: [JSON], caseInsensitive: Bool) -> SQLBounds
+    /// `match` and `match_phrase` (which agree on exact fields; text fields are left to memory).
+    mutating func match(_ field: String, _ text: String) -> SQLBounds
+    mutating func prefix(_ field: String, _ value: String, caseInsensitive: Bool) -> SQLBounds
+    mutating func range(_ field: String, _ bounds: RangeBounds) -> SQLBounds
 }
 
 /// Limits on what one search may make the database evaluate: clauses, and nesting (SQLite refuses
@@ -46,7 +54,13 @@ extension QueryBoundsTranslator {
         case .matchNone: return .none
         case .constantScore(let inner): return bounds(inner, depth: depth + 1)
         case .bool(let bool): return boolean(bool, depth: depth + 1)
-        default: return leafBounds(query)
+        case .ids(let values): return ids(values)
+        case .exists(let field): return exists(field)
+        case .term(let field, let value, let caseInsensitive): return term(field, [value], caseInsensitive: caseInsensitive)
+        case .terms(let field, let values): return term(field, values, caseInsensitive: false)
+        case .match(let field, let text, _), .matchPhrase(let field, let text): return match(field, text)
+        case .prefix(let field, let value, let caseInsensitive): return prefix(field, value, caseInsensitive: caseInsensitive)
+        case .range(let field, let bounds): return range(field, bounds)
         }
     }
 

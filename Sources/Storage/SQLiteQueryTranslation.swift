@@ -15,8 +15,21 @@ struct SQLiteFragment {
 
     mutating func bind(_ text: String) -> String { bind(.text(text)) }
 
-    /// A JSON array of values, for `IN (SELECT value FROM json_each(?))`: one parameter however many values.
-    mutating func bindSet(_ values: [JSON]) -> String { "(SELECT value FROM json_each(\(bind(JSON.array(values).serialized))))" }
+    /// A set of text or number values for `IN`: a list of parameters (which the planner can look up in
+    /// an index), or past `listLimit` one JSON array parameter read with `json_each`.
+    mutating func bindSet(_ values: [JSON]) -> String {
+        guard values.count <= Self.listLimit else { return "(SELECT value FROM json_each(\(bind(JSON.array(values).serialized))))" }
+        var placeholders: [String] = []
+        for value in values {
+            switch value {
+            case .int, .double: placeholders.append(bind(.float(value.doubleValue ?? 0)))
+            default: placeholders.append(bind(.text(value.scalarText ?? "")))
+            }
+        }
+        return "(" + placeholders.joined(separator: ", ") + ")"
+    }
+
+    static let listLimit = 64
 }
 
 /// Where a field's values are in `source`, as SQLite JSON path expressions.
@@ -27,6 +40,8 @@ struct SQLiteJSONPath {
     let prefixes: [String]
     /// Known to hold no array in the searched index (an indexed top-level field, checked when planning).
     let scalar: Bool
+    /// Known to hold no string or boolean in the searched index (checked likewise): a number range is exact.
+    var numeric = false
 
     var value: String { "json_extract(source, \(leaf))" }
     var type: String { "json_type(source, \(leaf))" }
@@ -54,8 +69,9 @@ struct SQLiteJSONPath {
 /// are Swift's `String` comparisons); `SQLiteSearch` leaves the other rows to memory.
 struct SQLiteQueryTranslator: QueryBoundsTranslator {
     let mapping: IndexMapping
-    /// Indexed fields that hold no array in the searched index.
+    /// Indexed fields that hold no array in the searched index, and those that hold only numbers.
     let scalarFields: Set<String>
+    var numericFields: Set<String> = []
     var fragment = SQLiteFragment()
     var clauses = 0
 
@@ -69,29 +85,16 @@ struct SQLiteQueryTranslator: QueryBoundsTranslator {
     /// Swift converts the integer first; below 2^53 in magnitude the two agree).
     static let exactNumbers = -9_007_199_254_740_992.0 ..< 9_007_199_254_740_992.0
 
-    mutating func leafBounds(_ query: Query) -> SQLBounds {
-        switch query {
-        case .matchAll, .matchNone, .constantScore, .bool: return bounds(query)
-        case .ids(let values): return ids(values.map(JSON.string), tokenFree: true)
-        case .exists(let field):
-            guard let path = path(field) else { return field == "_id" ? .all : .undecided }
-            return decided(path, hasValue(path))
-        case .term(let field, let value, let caseInsensitive):
-            return term(field, [value], caseInsensitive: caseInsensitive)
-        case .terms(let field, let values):
-            return term(field, values, caseInsensitive: false)
-        case .match(let field, let text, _), .matchPhrase(let field, let text):
-            return match(field, text)
-        case .prefix(let field, let value, let caseInsensitive):
-            return prefix(field, value, caseInsensitive: caseInsensitive)
-        case .range(let field, let bounds):
-            return range(field, bounds)
-        }
+    mutating func ids(_ values: [String]) -> SQLBounds { idsIn(values.map(JSON.string), tokenFree: true) }
+
+    mutating func exists(_ field: String) -> SQLBounds {
+        guard let path = path(field) else { return field == "_id" ? .all : .undecided }
+        return decided(path, hasValue(path))
     }
 
     // MARK: - Clauses
 
-    private mutating func ids(_ values: [JSON], tokenFree: Bool) -> SQLBounds {
+    private mutating func idsIn(_ values: [JSON], tokenFree: Bool) -> SQLBounds {
         let texts = values.compactMap(\.scalarText)
         let plain = texts.filter(Self.isPlain)
         let equal = plain.isEmpty ? "FALSE" : "id IN \(fragment.bindSet(plain.map(JSON.string)))"
@@ -99,12 +102,12 @@ struct SQLiteQueryTranslator: QueryBoundsTranslator {
         return SQLBounds(sure: equal, maybe: tokenFree && plain.count == texts.count ? equal : "TRUE")
     }
 
-    private mutating func term(_ field: String, _ values: [JSON], caseInsensitive: Bool) -> SQLBounds {
+    mutating func term(_ field: String, _ values: [JSON], caseInsensitive: Bool) -> SQLBounds {
         let exactField = mapping.type(of: field) != .text
         if field == "_id" {
             // A text `_id` also matches one of its tokens; tokens are lower-case, so upper-case values cannot.
             let tokenFree = exactField || (!caseInsensitive && values.allSatisfy { $0.scalarText.map(JSONPathText.cannotBeToken) ?? true })
-            return caseInsensitive ? SQLBounds(sure: ids(values, tokenFree: false).sure, maybe: "TRUE") : ids(values, tokenFree: tokenFree)
+            return caseInsensitive ? SQLBounds(sure: idsIn(values, tokenFree: false).sure, maybe: "TRUE") : idsIn(values, tokenFree: tokenFree)
         }
         guard let path = path(field) else { return .undecided }
         let wanted = values.map { value in (number: value.isNumber || value.stringValue != nil ? value.doubleValue : nil, text: value.scalarText) }
@@ -117,7 +120,7 @@ struct SQLiteQueryTranslator: QueryBoundsTranslator {
         return decided(path, equal, or: tokenFree ? nil : path.some { _, t in "\(t) = 'text'" })
     }
 
-    private mutating func match(_ field: String, _ text: String) -> SQLBounds {
+    mutating func match(_ field: String, _ text: String) -> SQLBounds {
         guard let path = path(field) else { return .undecided }
         if mapping.type(of: field) == .text, StandardAnalyzer.tokens(text).isEmpty { return .none }  // zero_terms_query: none
         // Keyword fields: the value equals the query text (numbers by value), as `Query.equals`.
@@ -128,7 +131,7 @@ struct SQLiteQueryTranslator: QueryBoundsTranslator {
         return decided(path, path.some(condition))
     }
 
-    private mutating func prefix(_ field: String, _ value: String, caseInsensitive: Bool) -> SQLBounds {
+    mutating func prefix(_ field: String, _ value: String, caseInsensitive: Bool) -> SQLBounds {
         guard let path = path(field) else { return .undecided }
         guard Self.isPlain(value), mapping.type(of: field) != .text else { return onlyNarrowed(path) }
         let wanted = fragment.bind(caseInsensitive ? value.lowercased() : value)
@@ -140,7 +143,7 @@ struct SQLiteQueryTranslator: QueryBoundsTranslator {
         return decided(path, strings, or: path.some { _, t in "\(t) IN ('integer', 'real', 'true', 'false')" })
     }
 
-    private mutating func range(_ field: String, _ bounds: RangeBounds) -> SQLBounds {
+    mutating func range(_ field: String, _ bounds: RangeBounds) -> SQLBounds {
         guard let path = path(field) else { return .undecided }
         let limits: [(String, JSON?)] = [(">", bounds.gt), (">=", bounds.gte), ("<", bounds.lt), ("<=", bounds.lte)]
         if limits.allSatisfy({ $0.1 == nil }) { return decided(path, hasValue(path)) }
@@ -155,7 +158,7 @@ struct SQLiteQueryTranslator: QueryBoundsTranslator {
             conditions.append((op, fragment.bind(.float(number))))
         }
         let numbers = path.some { v, t in "\(t) IN ('integer', 'real') AND " + conditions.map { "\(v) \($0.0) \($0.1)" }.joined(separator: " AND ") }
-        return decided(path, numbers, or: path.some { _, t in "\(t) IN ('text', 'true', 'false')" })
+        return decided(path, numbers, or: path.numeric ? nil : path.some { _, t in "\(t) IN ('text', 'true', 'false')" })
     }
 
     // MARK: - Helpers
@@ -182,7 +185,9 @@ struct SQLiteQueryTranslator: QueryBoundsTranslator {
         let parts = name.split(separator: ".").map(String.init)
         guard !parts.isEmpty, parts.allSatisfy({ Self.isPlain($0) && !$0.contains("\"") && !$0.contains("\\") }) else { return nil }
         if parts.count == 1, let literal = SQLiteSchema.indexedPath(parts[0]) {
-            return SQLiteJSONPath(leaf: literal, prefixes: [], scalar: scalarFields.contains(parts[0]))
+            var path = SQLiteJSONPath(leaf: literal, prefixes: [], scalar: scalarFields.contains(parts[0]))
+            path.numeric = numericFields.contains(parts[0])
+            return path
         }
         let texts = parts.indices.map { end in "$" + parts[...end].map { ".\"\($0)\"" }.joined() }
         return SQLiteJSONPath(leaf: fragment.bind(texts.last!), prefixes: texts.dropLast().map { fragment.bind($0) }, scalar: false)

@@ -123,30 +123,35 @@ extension SQLiteDocumentStore {
 }
 
 /// What one search of one index knows before it translates: the field types, which indexed fields
-/// hold no array (one index seek each), and whether some row is not `plain`.
+/// hold no array and which only numbers (index seeks), and whether some row is not `plain`.
 struct SQLitePlan {
     let index: String
     let mapping: IndexMapping
     let scalarFields: Set<String>
+    var numericFields: Set<String> = []
     /// Some row's id or source is not printable ASCII; those rows are left to memory.
     let impure: Bool
 
     static func make(_ db: SQLiteConnection, index: String, mapping: IndexMapping, fields: [String]) async throws -> SQLitePlan {
-        var scalar: Set<String> = []
-        for field in Set(fields.map { $0.hasSuffix(".keyword") ? String($0.dropLast(".keyword".count)) : $0 })
-        where SQLiteSchema.indexedPath(field) != nil {
-            let path = SQLiteSchema.indexedPath(field)!
-            let arrays = try await db.query(
-                "SELECT 1 FROM documents WHERE index_name = ?1 AND json_type(source, \(path)) = 'array' LIMIT 1", [.text(index)])
-            if arrays.isEmpty { scalar.insert(field) }
+        var scalar: Set<String> = [], numeric: Set<String> = []
+        for field in Set(fields.map { $0.hasSuffix(".keyword") ? String($0.dropLast(".keyword".count)) : $0 }) {
+            guard let path = SQLiteSchema.indexedPath(field) else { continue }
+            func holds(_ types: String) async throws -> Bool {
+                try await !db.query("SELECT 1 FROM documents WHERE index_name = ?1 AND json_type(source, \(path)) IN \(types) LIMIT 1",
+                                    [.text(index)]).isEmpty
+            }
+            guard try await !holds("('array')") else { continue }
+            scalar.insert(field)
+            if try await !holds("('text', 'true', 'false')") { numeric.insert(field) }
         }
         let impure = try await !db.query("SELECT 1 FROM documents WHERE index_name = ?1 AND plain = 0 LIMIT 1", [.text(index)]).isEmpty
-        return SQLitePlan(index: index, mapping: mapping, scalarFields: scalar, impure: impure)
+        return SQLitePlan(index: index, mapping: mapping, scalarFields: scalar, numericFields: numeric, impure: impure)
     }
 
     /// The query's bounds and their parameters; rows that are not plain are undecided.
     func translate(_ query: Query) -> (SQLBounds, SQLiteFragment) {
         var translator = SQLiteQueryTranslator(mapping: mapping, scalarFields: scalarFields)
+        translator.numericFields = numericFields
         var bounds = translator.bounds(query)
         if impure { bounds = SQLBounds(sure: "(plain = 1 AND \(bounds.sure))", maybe: "(plain = 0 OR \(bounds.maybe))") }
         return (bounds, translator.fragment)

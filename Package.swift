@@ -124,7 +124,8 @@ let package = Package(
                     swiftSettings: strict),
         // The store suites run against SQLite and a real PostgreSQL (TestSupport starts it).
         .testTarget(name: "StorageTests", dependencies: ["Storage", "OrderedJSON", "TestSupport",
-                                                         .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+                                                         .product(name: "Logging", package: "swift-log"),
+                                                         .product(name: "SQLiteNIO", package: "sqlite-nio")], swiftSettings: strict),
         .testTarget(name: "ServerTests", dependencies: [
             "mlcommons", "MLCommonsServer", "MLCommonsCore", "OrderedJSON", "TestSupport", "ProviderFakes", "Security",
             .product(name: "HTTPTypes", package: "swift-http-types"),

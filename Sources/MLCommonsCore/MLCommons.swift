@@ -89,12 +89,14 @@ public final class MLCommons: Sendable {
         }
         var overrides = configuration.settingOverrides
         if let url = configuration.artifactsBaseURL { overrides[MLSettings.prefix + MLSettings.artifactsBaseURL] = .string(url) }
-        let node = try NodeIdentity.load(dataDir: dataDir, name: configuration.nodeName)
-        let cluster = ClusterMembership(store: store, node: node, shared: configuration.store != .sqlite,
-                                        timing: configuration.clusterTiming, roles: configuration.nodeRoles, version: MLCommons.version)
-        let context = CoreContext(store: store, settings: ClusterSettings(store: store, startupOverrides: overrides),
-                                  node: node, cluster: cluster, dataDir: dataDir, logger: logger)
         do {
+            // Inside the `do`: a failure after the store opened closes it (an open SQLite connection
+            // must not be dropped).
+            let node = try NodeIdentity.load(dataDir: dataDir, name: configuration.nodeName)
+            let cluster = ClusterMembership(store: store, node: node, shared: configuration.store != .sqlite,
+                                            timing: configuration.clusterTiming, roles: configuration.nodeRoles, version: MLCommons.version)
+            let context = CoreContext(store: store, settings: ClusterSettings(store: store, startupOverrides: overrides),
+                                      node: node, cluster: cluster, dataDir: dataDir, logger: logger)
             let commons = MLCommons(context: context, engine: configuration.engine,
                                     remote: try RemoteRuntime.open(dataDir: dataDir, logger: logger), lock: lock,
                                     clusterUUID: try await cluster.clusterUUID())

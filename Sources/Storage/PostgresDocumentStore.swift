@@ -18,11 +18,6 @@ public final class PostgresDocumentStore: DocumentStore {
     /// How searches and counts were answered: in SQL alone, or candidates evaluated in memory.
     let plans = NIOLockedValueBox(SearchPlans())
 
-    public struct SearchPlans: Sendable, Equatable {
-        public var inSQL = 0
-        public var inMemory = 0
-    }
-
     public var searchPlans: SearchPlans { plans.withLockedValue { $0 } }
 
     /// Connects (a pool of at most `maximumConnections`), then creates or migrates the schema; a server
@@ -41,25 +36,49 @@ public final class PostgresDocumentStore: DocumentStore {
                 try await store.withConnection { connection in try await PostgresSchema.migrate(connection, logger: logger) }
             }
         } catch {
-            try? await store.close()
+            await store.abandon()
             throw error
         }
         return store
     }
 
     /// The pool retries an unreachable server forever; at start that must be an error instead. On the
-    /// deadline the pool is shut down, which fails the waiting request.
+    /// deadline the pool is shut down and the open fails at once, without waiting for the pending
+    /// request to notice (a task group waits for it, and on a loaded machine that once took minutes).
     private func untilReachable(within timeout: Duration, _ body: @escaping @Sendable () async throws -> Void) async throws {
-        let runner = self.runner, location = self.location
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                runner.cancel()
-                throw StoreError.storage("the PostgreSQL store \(location) could not be reached within \(timeout.components.seconds) s")
+        let work = Task { try await body() }
+        let outcome = await withTaskCancellationHandler { await Self.result(of: work, within: timeout) } onCancel: { work.cancel() }
+        guard let outcome else {
+            work.cancel()
+            runner.cancel()
+            throw StoreError.storage("the PostgreSQL store \(location) could not be reached within \(timeout.components.seconds) s")
+        }
+        try outcome.get()
+    }
+
+    /// Closes a store whose open failed: the pool's runner is cancelled, and waited for a few seconds at most.
+    private func abandon() async {
+        runner.cancel()
+        let runner = self.runner
+        _ = await Self.result(of: Task<Void, Error> { await runner.value }, within: .seconds(5))
+    }
+
+    /// The task's result, or nil once `timeout` has passed (the task is not waited for after that).
+    private static func result<T: Sendable>(of task: Task<T, Error>, within timeout: Duration) async -> Result<T, Error>? {
+        let waiting = NIOLockedValueBox<CheckedContinuation<Result<T, Error>?, Never>?>(nil)
+        @Sendable func finish(_ result: Result<T, Error>?) {
+            waiting.withLockedValue { continuation in
+                continuation?.resume(returning: result)
+                continuation = nil
             }
-            defer { group.cancelAll() }
-            try await group.next()
+        }
+        return await withCheckedContinuation { continuation in
+            waiting.withLockedValue { $0 = continuation }
+            Task { finish(await task.result) }
+            Task {
+                try? await Task.sleep(for: timeout)
+                finish(nil)
+            }
         }
     }
 

@@ -14,31 +14,12 @@ struct SQLFragment {
     }
 }
 
-/// What SQL can say about a query clause, as two boolean expressions over a `ml_documents` row:
-/// every row where `sure` holds matches, and every row that matches satisfies `maybe`
-/// (`sure ⊆ matches ⊆ maybe`). When the two agree on every candidate row, the database answers the
-/// search alone (count, sort, paging); otherwise the rows of `maybe` are read and the query is
-/// evaluated in memory, exactly as the SQLite store does (`Query.matches`).
-struct SQLBounds {
-    var sure: String
-    var maybe: String
-
-    static let all = SQLBounds(sure: "TRUE", maybe: "TRUE")
-    static let none = SQLBounds(sure: "FALSE", maybe: "FALSE")
-    /// SQL cannot decide: every row is a candidate for the in-memory check.
-    static let undecided = SQLBounds(sure: "FALSE", maybe: "TRUE")
-    static func exact(_ expression: String) -> SQLBounds { SQLBounds(sure: expression, maybe: expression) }
-
-    /// The rows SQL could not decide.
-    var undecidedRows: String { sure == maybe ? "FALSE" : "((\(maybe)) AND NOT (\(sure)))" }
-}
-
 /// Translates the query DSL to `SQLBounds` over the JSONB `source` column (lax jsonpath, which reaches
 /// into arrays on the way as `Query.values(of:)` does). Term and terms on keyword and number fields,
 /// ids, exists, match_all/none, numeric ranges and bool combinations of them are decided in SQL; text
 /// analysis (match, match_phrase, query_string, a term on a text field that could equal a token,
 /// prefix on text) narrows to rows that have the field and is decided in memory.
-struct PostgresQueryTranslator {
+struct PostgresQueryTranslator: QueryBoundsTranslator {
     let mapping: IndexMapping
     var fragment = SQLFragment()
 
@@ -47,41 +28,20 @@ struct PostgresQueryTranslator {
         self.fragment = fragment
     }
 
-    /// Limits on what one search may make the database evaluate (the query parser bounds depth).
-    static let maxClauses = 1024
-    private var clauses = 0
+    var clauses = 0
 
-    mutating func bounds(_ query: Query) -> SQLBounds {
-        clauses += 1
-        guard clauses <= Self.maxClauses else { return .undecided }
-        switch query {
-        case .matchAll: return .all
-        case .matchNone: return .none
-        case .constantScore(let inner): return bounds(inner)
-        case .ids(let ids):
-            let storable = ids.filter(JSONPathText.storable)
-            return .exact("id = ANY(\(fragment.bind(storable))::text[])")
-        case .exists(let field):
-            guard let path = JSONPathText.path(field) else { return field == "_id" ? .all : .undecided }
-            return .exact(hasValue(path))
-        case .term(let field, let value, let caseInsensitive):
-            return term(field, [value], caseInsensitive: caseInsensitive)
-        case .terms(let field, let values):
-            return term(field, values, caseInsensitive: false)
-        case .match(let field, let text, _), .matchPhrase(let field, let text):
-            return match(field, text)
-        case .prefix(let field, let value, let caseInsensitive):
-            return prefix(field, value, caseInsensitive: caseInsensitive)
-        case .range(let field, let bounds):
-            return range(field, bounds)
-        case .bool(let bool):
-            return boolean(bool)
-        }
+    mutating func ids(_ ids: [String]) -> SQLBounds {
+        .exact("id = ANY(\(fragment.bind(ids.filter(JSONPathText.storable)))::text[])")
+    }
+
+    mutating func exists(_ field: String) -> SQLBounds {
+        guard let path = JSONPathText.path(field) else { return field == "_id" ? .all : .undecided }
+        return .exact(hasValue(path))
     }
 
     // MARK: - Clauses
 
-    private mutating func term(_ field: String, _ values: [JSON], caseInsensitive: Bool) -> SQLBounds {
+    mutating func term(_ field: String, _ values: [JSON], caseInsensitive: Bool) -> SQLBounds {
         let exactField = mapping.type(of: field) != .text
         if field == "_id" {
             let texts = values.compactMap(\.scalarText).filter(JSONPathText.storable)
@@ -100,7 +60,7 @@ struct PostgresQueryTranslator {
         return SQLBounds(sure: equal, maybe: tokenFree ? equal : "(\(equal) OR \(matches(path, "@.type() == \"string\"")))")
     }
 
-    private mutating func match(_ field: String, _ text: String) -> SQLBounds {
+    mutating func match(_ field: String, _ text: String) -> SQLBounds {
         guard let path = JSONPathText.path(field) else { return field == "_id" ? .undecided : .undecided }
         if mapping.type(of: field) == .text {
             guard !StandardAnalyzer.tokens(text).isEmpty else { return .none }  // zero_terms_query: none
@@ -111,7 +71,7 @@ struct PostgresQueryTranslator {
         return alternatives.isEmpty ? .none : .exact(matches(path, alternatives.joined(separator: " || ")))
     }
 
-    private mutating func prefix(_ field: String, _ value: String, caseInsensitive: Bool) -> SQLBounds {
+    mutating func prefix(_ field: String, _ value: String, caseInsensitive: Bool) -> SQLBounds {
         guard let path = JSONPathText.path(field), JSONPathText.storable(value) else { return .undecided }
         guard !caseInsensitive, mapping.type(of: field) != .text else { return SQLBounds(sure: "FALSE", maybe: hasValue(path)) }
         let strings = matches(path, "@ starts with \(JSONPathText.literal(.string(value)))")
@@ -119,7 +79,7 @@ struct PostgresQueryTranslator {
         return SQLBounds(sure: strings, maybe: "(\(strings) OR \(matches(path, "@.type() == \"number\" || @.type() == \"boolean\" || @.type() == \"array\"")))")
     }
 
-    private mutating func range(_ field: String, _ bounds: RangeBounds) -> SQLBounds {
+    mutating func range(_ field: String, _ bounds: RangeBounds) -> SQLBounds {
         guard let path = JSONPathText.path(field) else { return .undecided }
         let limits: [(String, JSON?)] = [(">", bounds.gt), (">=", bounds.gte), ("<", bounds.lt), ("<=", bounds.lte)]
         if limits.allSatisfy({ $0.1 == nil }) { return .exact(hasValue(path)) }
@@ -132,37 +92,6 @@ struct PostgresQueryTranslator {
         let numbers = matches(path, "@.type() == \"number\" && " + conditions.joined(separator: " && "))
         let others = matches(path, "@.type() == \"string\" || @.type() == \"boolean\" || @.type() == \"array\"")
         return SQLBounds(sure: numbers, maybe: "(\(numbers) OR \(others))")
-    }
-
-    private mutating func boolean(_ bool: BoolQuery) -> SQLBounds {
-        var sure: [String] = [], maybe: [String] = []
-        for clause in bool.must + bool.filter {
-            let b = bounds(clause)
-            sure.append(b.sure)
-            maybe.append(b.maybe)
-        }
-        for clause in bool.mustNot {
-            let b = bounds(clause)
-            sure.append("NOT (\(b.maybe))")
-            maybe.append("NOT (\(b.sure))")
-        }
-        let required = bool.minimumShouldMatch ?? ((bool.must.isEmpty && bool.filter.isEmpty && !bool.should.isEmpty) ? 1 : 0)
-        if required > 0 {
-            let should = bool.should.map { bounds($0) }
-            if required > should.count { return .none }
-            if required == 1 {
-                sure.append("(" + should.map(\.sure).joined(separator: " OR ") + ")")
-                maybe.append("(" + should.map(\.maybe).joined(separator: " OR ") + ")")
-            } else {
-                func atLeast(_ parts: [String]) -> String {
-                    "((" + parts.map { "(CASE WHEN \($0) THEN 1 ELSE 0 END)" }.joined(separator: " + ") + ") >= \(required))"
-                }
-                sure.append(atLeast(should.map(\.sure)))
-                maybe.append(atLeast(should.map(\.maybe)))
-            }
-        }
-        func and(_ parts: [String]) -> String { parts.isEmpty ? "TRUE" : "(" + parts.joined(separator: " AND ") + ")" }
-        return SQLBounds(sure: and(sure), maybe: and(maybe))
     }
 
     // MARK: - jsonpath helpers

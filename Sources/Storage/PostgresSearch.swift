@@ -12,7 +12,7 @@ extension PostgresDocumentStore {
     public func search(index: String, request: SearchRequest) async throws -> SearchHits {
         try await transaction(readOnly: true) { db in
             let mapping = try await mapping(db, index: index)
-            let scored = request.ranked && (request.sort.isEmpty || request.sort.contains { $0.field == "_score" } || request.trackScores)
+            let scored = request.isScored
             let relevance = scored ? request.query.constantRelevance : nil
             if !scored || relevance != nil,
                let hits = try await searchInSQL(index: index, request: request, mapping: mapping, relevance: relevance, db) {
@@ -164,43 +164,13 @@ private struct SortKeySQL {
     /// the values are irregular or of several types.
     func orderExpression(counts: [Int64]) -> String?? {
         if field == "_id" { return .some("id COLLATE \"C\"") }
-        guard counts.count == 4, counts[3] == 0 else { return nil }
-        let present = counts[0..<3].filter { $0 > 0 }.count
-        if present == 0 { return .some(nil) }
-        guard present == 1 else { return nil }
-        if counts[0] > 0 { return "(CASE WHEN jsonb_typeof(\(value)) = 'number' THEN (\(value))::float8 END)" }
-        if counts[1] > 0 { return "(CASE WHEN jsonb_typeof(\(value)) = 'string' THEN \(value) #>> '{}' END) COLLATE \"C\"" }
-        return "(CASE WHEN jsonb_typeof(\(value)) = 'boolean' THEN (\(value))::boolean END)"
-    }
-}
-
-extension Query {
-    /// The score every matching document gets when it is the same for all (filters, ids, exists,
-    /// ranges…, and bool queries of them without `should`); nil when relevance varies (text, term,
-    /// should). Mirrors `score(_:in:)` and `exactness(_:)`.
-    var constantRelevance: Double? {
-        switch self {
-        case .matchAll, .ids, .exists, .prefix, .range, .terms, .constantScore: return 1
-        case .matchNone: return 0
-        case .term, .match, .matchPhrase: return nil
-        case .bool(let bool):
-            if bool.must.isEmpty, bool.should.isEmpty, bool.filter.isEmpty, bool.mustNot.isEmpty { return 1 }
-            guard bool.should.isEmpty else { return nil }
-            var sum = 0.0
-            for clause in bool.must {
-                guard let score = clause.constantRelevance else { return nil }
-                sum += score
-            }
-            return sum
-        }
-    }
-
-    /// Fields whose statistics BM25 may read.
-    var scoredFields: [String] {
-        switch self {
-        case .term(let field, _, _), .match(let field, _, _), .matchPhrase(let field, _): return [field]
-        case .bool(let bool): return (bool.must + bool.should).flatMap(\.scoredFields)
-        default: return []
+        guard counts.count == 4 else { return nil }
+        switch SortTypeCounts(number: counts[0], string: counts[1], boolean: counts[2], irregular: counts[3]).singleKind {
+        case nil: return nil
+        case .some(nil): return .some(nil)
+        case .number: return "(CASE WHEN jsonb_typeof(\(value)) = 'number' THEN (\(value))::float8 END)"
+        case .string: return "(CASE WHEN jsonb_typeof(\(value)) = 'string' THEN \(value) #>> '{}' END) COLLATE \"C\""
+        case .boolean: return "(CASE WHEN jsonb_typeof(\(value)) = 'boolean' THEN (\(value))::boolean END)"
         }
     }
 }

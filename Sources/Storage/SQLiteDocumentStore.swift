@@ -1,17 +1,22 @@
 import Logging
 import OrderedJSON
+import NIOConcurrencyHelpers
 import SQLiteNIO
 
 /// The embedded document store: one SQLite file. Every write is one transaction (a batch too); fields
 /// an index keeps unique are enforced by a table constraint, so two processes sharing the file stay correct.
 public final class SQLiteDocumentStore: DocumentStore {
-    private let connection: SQLiteConnection
-    private let lock = AsyncLock()
+    let connection: SQLiteConnection
+    let lock = AsyncLock()
     private let uniqueFields: [String: [String]]
     private let builtInMappings: [String: IndexMapping]
     private let path: String
     private let writes = WriteCounter()
     private let fault = WriteFaultHook.fromEnvironment()
+    /// How searches and counts were answered: in SQL alone, or candidates evaluated in memory.
+    let plans = NIOLockedValueBox(SearchPlans())
+
+    public var searchPlans: SearchPlans { plans.withLockedValue { $0 } }
 
     /// Opens (creating if needed) the database at `path` and checks it (`PRAGMA quick_check`): a damaged
     /// file throws `StoreError.damaged`, saying how to recover, instead of serving from it.
@@ -53,46 +58,42 @@ public final class SQLiteDocumentStore: DocumentStore {
     public func close() async throws { try await connection.close() }
 
     private func checkIntegrity() async throws {
-        let rows = try await connection.query("PRAGMA quick_check")
+        let rows = try await retryingBusy { try await self.connection.query("PRAGMA quick_check") }
         let findings = rows.compactMap { $0.columns.first?.data.string }
         if findings != ["ok"] {
             throw StoreError.damaged(path: path, detail: "quick_check: " + findings.prefix(5).joined(separator: "; "))
         }
     }
 
+    /// Sets the connection up and brings the schema to `SQLiteSchema.version` in one write
+    /// transaction, so two processes opening one file migrate it once.
     private func migrate() async throws {
-        for statement in [
-            "PRAGMA journal_mode=WAL",
-            // Short: a writer waits for another process's write lock in `beginWriting`, off the thread pool.
-            "PRAGMA busy_timeout=50",
-            "PRAGMA synchronous=NORMAL",
-            """
-            CREATE TABLE IF NOT EXISTS indices (
-                name TEXT PRIMARY KEY, seq_no INTEGER NOT NULL, created_time INTEGER NOT NULL)
-            """,
-            """
-            CREATE TABLE IF NOT EXISTS documents (
-                index_name TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
-                seq_no INTEGER NOT NULL, primary_term INTEGER NOT NULL, source TEXT NOT NULL,
-                attachment BLOB, PRIMARY KEY (index_name, id))
-            """,
-            """
-            CREATE TABLE IF NOT EXISTS unique_values (
-                index_name TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, id TEXT NOT NULL,
-                PRIMARY KEY (index_name, field, value))
-            """,
-            "CREATE INDEX IF NOT EXISTS unique_values_by_doc ON unique_values (index_name, id)",
-            """
-            CREATE TABLE IF NOT EXISTS index_definitions (
-                name TEXT PRIMARY KEY, mappings TEXT NOT NULL, settings TEXT NOT NULL)
-            """,
-        ] {
-            _ = try await connection.query(statement)
+        // First: later statements may meet another connection's lock. Short, because waits are
+        // task sleeps in `retryingBusy`, off NIO's thread pool.
+        _ = try await connection.query("PRAGMA busy_timeout=50")
+        for statement in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL"] {
+            _ = try await retryingBusy { try await self.connection.query(statement) }
+        }
+        try await beginWriting()
+        do {
+            let found = try await connection.query("PRAGMA user_version").first?.columns.first?.data.integer ?? 0
+            guard found <= SQLiteSchema.version else {
+                throw StoreError.storage("the store \(path) has schema version \(found), newer than this server's \(SQLiteSchema.version); use a newer server")
+            }
+            for statement in SQLiteSchema.tables { _ = try await connection.query(statement) }
+            for step in SQLiteSchema.steps[max(0, found)...] {
+                for statement in step { _ = try await connection.query(statement) }
+            }
+            if found != SQLiteSchema.version { _ = try await connection.query("PRAGMA user_version = \(SQLiteSchema.version)") }
+            _ = try await retryingBusy { try await self.connection.query("COMMIT") }
+        } catch {
+            _ = try? await connection.query("ROLLBACK")
+            throw error
         }
     }
 
     /// SQLite's disk-full and write errors become `StoreError.diskFull` (the transaction was rolled back).
-    private func mapped(_ error: SQLiteError) -> StoreError {
+    func mapped(_ error: SQLiteError) -> StoreError {
         switch error.reason {
         case .full:
             return .diskFull("not enough disk space to write to the store \(path): \(error.message)")
@@ -117,7 +118,7 @@ public final class SQLiteDocumentStore: DocumentStore {
                 do {
                     let result = try await body(self.connection)
                     self.fault.reached(.beforeCommit, ofWrite: number)
-                    _ = try await self.connection.query("COMMIT")
+                    _ = try await self.retryingBusy { try await self.connection.query("COMMIT") }
                     self.fault.reached(.afterCommit, ofWrite: number)
                     return result
                 } catch {
@@ -130,16 +131,21 @@ public final class SQLiteDocumentStore: DocumentStore {
         }
     }
 
-    /// `BEGIN IMMEDIATE`, retried for up to 30 s while another connection holds the write lock. The
-    /// wait is a task sleep: SQLite's own busy wait would hold one of the few threads of NIO's pool,
-    /// which the lock holder needs to finish (two stores in one process stalled each other that way).
+    /// `BEGIN IMMEDIATE`, retried for up to 30 s while another connection holds the write lock.
     private func beginWriting() async throws {
+        _ = try await retryingBusy { try await self.connection.query("BEGIN IMMEDIATE") }
+    }
+
+    /// Runs a statement (or a read) again while SQLite says another connection holds a lock, for up
+    /// to 30 s. The wait is a task sleep: SQLite's own busy wait would hold one of the few threads of
+    /// NIO's pool, which the lock holder needs to finish (two stores in one process stalled each other
+    /// that way). Only for work that is safe to repeat after a busy error: a whole read, one statement.
+    func retryingBusy<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
         let deadline = ContinuousClock.now + .seconds(30)
         var pause = Duration.milliseconds(1)
         while true {
             do {
-                _ = try await connection.query("BEGIN IMMEDIATE")
-                return
+                return try await body()
             } catch let error as SQLiteError where [.busy, .locked, .busyTimeout, .busyInRecovery].contains(error.reason) && ContinuousClock.now < deadline {
                 try await Task.sleep(for: pause)
                 pause = min(pause * 2, .milliseconds(20))
@@ -147,8 +153,29 @@ public final class SQLiteDocumentStore: DocumentStore {
         }
     }
 
-    private func read<T: Sendable>(_ body: @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
-        try await lock.withLock { try await body(self.connection) }
+    /// A read under the connection's lock, repeated while another connection's lock is in the way.
+    private func read<T: Sendable>(_ body: @Sendable @escaping (SQLiteConnection) async throws -> T) async throws -> T {
+        try await lock.withLock { try await self.retryingBusy { try await body(self.connection) } }
+    }
+
+    /// Reads in one snapshot (a deferred transaction), so a search's count and page agree even while
+    /// another process writes.
+    func snapshot<T: Sendable>(_ body: @Sendable @escaping (SQLiteConnection) async throws -> T) async throws -> T {
+        do {
+            return try await read { db in
+                _ = try await db.query("BEGIN")
+                do {
+                    let result = try await body(db)
+                    _ = try await db.query("COMMIT")
+                    return result
+                } catch {
+                    _ = try? await db.query("ROLLBACK")
+                    throw error
+                }
+            }
+        } catch let error as SQLiteError {
+            throw mapped(error)
+        }
     }
 
     // MARK: - DocumentStore
@@ -195,7 +222,7 @@ public final class SQLiteDocumentStore: DocumentStore {
     }
 
     /// The field types searches of `index` use.
-    private func mapping(_ db: SQLiteConnection, index: String) async throws -> IndexMapping {
+    func mapping(_ db: SQLiteConnection, index: String) async throws -> IndexMapping {
         if let builtIn = builtInMappings[index] { return builtIn }
         return try await Self.definition(db, index: index)?.mapping ?? .dynamic
     }
@@ -242,28 +269,15 @@ public final class SQLiteDocumentStore: DocumentStore {
             var outcomes: [WriteOutcome] = []
             outcomes.reserveCapacity(batch.count)
             for write in batch {
-                var mapping = IndexMapping.dynamic
-                if case .deleteByQuery(let index, _) = write { mapping = try await self.mapping(db, index: index) }
-                outcomes.append(try await Self.apply(write, db, uniqueFields: uniqueFields, mapping: mapping))
+                outcomes.append(try await self.apply(write, db, uniqueFields: uniqueFields))
             }
             return outcomes
         }
     }
 
-    public func search(index: String, request: SearchRequest) async throws -> SearchHits {
-        let (documents, mapping) = try await loadAll(index: index)
-        return request.run(over: documents, mapping: mapping)
-    }
-
-    public func count(index: String, query: Query) async throws -> Int {
-        let (documents, mapping) = try await loadAll(index: index)
-        return documents.filter { query.matches($0, mapping: mapping) }.count
-    }
-
     // MARK: - Writes inside a transaction
 
-    private static func apply(_ write: StoreWrite, _ db: SQLiteConnection, uniqueFields: [String: [String]],
-                              mapping: IndexMapping) async throws -> WriteOutcome {
+    private func apply(_ write: StoreWrite, _ db: SQLiteConnection, uniqueFields: [String: [String]]) async throws -> WriteOutcome {
         switch write {
         case .put(let index, let id, let source, let attachment, let condition):
             let existing = try await db.query(
@@ -274,10 +288,10 @@ public final class SQLiteDocumentStore: DocumentStore {
             try await Self.claimUniqueValues(db, index: index, id: id, fields: uniqueFields[index] ?? [], source: source)
             _ = try await db.query(
                 """
-                INSERT INTO documents (index_name, id, version, seq_no, primary_term, source, attachment)
-                VALUES (?, ?, ?, ?, 1, ?, ?)
+                INSERT INTO documents (index_name, id, version, seq_no, primary_term, source, attachment, plain)
+                VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, \(SQLiteSchema.plain(id: "?2", source: "?5")))
                 ON CONFLICT (index_name, id) DO UPDATE SET version = excluded.version, seq_no = excluded.seq_no,
-                    source = excluded.source, attachment = excluded.attachment
+                    source = excluded.source, attachment = excluded.attachment, plain = excluded.plain
                 """,
                 [.text(index), .text(id), .integer(SQLiteInt64(version)), .integer(SQLiteInt64(seqNo)),
                  .text(JSON.object(source).serialized), attachment.map { .blob(ByteBuffer(bytes: $0)) } ?? .null])
@@ -293,9 +307,9 @@ public final class SQLiteDocumentStore: DocumentStore {
             try await Self.remove(db, index: index, id: id)
             return .deleted(document)
         case .deleteByQuery(let index, let query):
-            let rows = try await db.query(
-                "SELECT id, version, seq_no, primary_term, source FROM documents WHERE index_name = ?", [.text(index)])
-            let doomed = try rows.map { try Self.document(index: index, row: $0) }.filter { query.matches($0, mapping: mapping) }
+            // The rows SQL cannot rule out, checked in memory (exact whatever SQL decided).
+            let mapping = try await self.mapping(db, index: index)
+            let doomed = try await candidates(db, index: index, query: query, mapping: mapping).filter { query.matches($0, mapping: mapping) }
             for document in doomed { try await Self.remove(db, index: index, id: document.id) }
             return .deletedCount(doomed.count)
         case .check(let index, let id, let condition):
@@ -313,15 +327,7 @@ public final class SQLiteDocumentStore: DocumentStore {
 
     // MARK: - Helpers
 
-    private func loadAll(index: String) async throws -> ([StoredDocument], IndexMapping) {
-        try await read { db in
-            let rows = try await db.query(
-                "SELECT id, version, seq_no, primary_term, source FROM documents WHERE index_name = ? ORDER BY seq_no", [.text(index)])
-            return (try rows.map { try Self.document(index: index, row: $0) }, try await self.mapping(db, index: index))
-        }
-    }
-
-    private static func document(index: String, row: SQLiteRow) throws -> StoredDocument {
+    static func document(index: String, row: SQLiteRow) throws -> StoredDocument {
         guard let id = row.column("id")?.string, let text = row.column("source")?.string,
               case .object(let source) = try JSON.parse(text) else {
             throw StoreError.storage("corrupt document row in index \(index)")

@@ -56,7 +56,7 @@ public struct SearchRequest: Sendable {
     /// whole index's scored fields there), else from `documents`.
     public func run(over documents: [StoredDocument], mapping: IndexMapping = .dynamic, corpus: [StoredDocument]? = nil) -> SearchHits {
         let matched = documents.filter { query.matches($0, mapping: mapping) }
-        let scored = ranked && (sort.isEmpty || sort.contains { $0.field == "_score" } || trackScores)
+        let scored = isScored
         var scores: [String: Double] = [:]
         var ordered = matched
         if scored {

@@ -61,11 +61,21 @@ struct StoreBench: AsyncParsableCommand {
             ("SQLite", try await SQLiteDocumentStore.open(path: directory.appendingPathComponent("bench.sqlite").path,
                                                           uniqueFields: Indices.uniqueFields, mappings: Indices.mappings, logger: logger)),
         ]
-        if let postgres {
-            let location = try PostgresLocation.parse(postgres, password: ProcessInfo.processInfo.environment["MLCOMMONS_STORE_PASSWORD"])
-            stores.append(("PostgreSQL", try await PostgresDocumentStore.open(location, uniqueFields: Indices.uniqueFields,
-                                                                              mappings: Indices.mappings, logger: logger)))
+        do {
+            if let postgres {
+                let location = try PostgresLocation.parse(postgres, password: ProcessInfo.processInfo.environment["MLCOMMONS_STORE_PASSWORD"])
+                stores.append(("PostgreSQL", try await PostgresDocumentStore.open(location, uniqueFields: Indices.uniqueFields,
+                                                                                  mappings: Indices.mappings, logger: logger)))
+            }
+            try await measure(stores, counts: counts)
+        } catch {
+            for (_, store) in stores { try? await store.close() }  // an open SQLite connection must not be dropped
+            throw error
         }
+        for (_, store) in stores { try await store.close() }
+    }
+
+    private func measure(_ stores: [(String, any DocumentStore)], counts: [Int]) async throws {
         print("| documents | search | " + stores.map { "\($0.0) ms" }.joined(separator: " | ") + " |")
         print("|---:|---|" + stores.map { _ in "---:|" }.joined())
         var written = 0
@@ -80,7 +90,6 @@ struct StoreBench: AsyncParsableCommand {
                 print("| \(count) | \(search.name) | " + cells.joined(separator: " | ") + " |")
             }
         }
-        for (_, store) in stores { try await store.close() }
     }
 
     private func median(_ search: Search, _ store: any DocumentStore) async throws -> Double {

@@ -41,8 +41,14 @@ import Testing
             // And on another connection to the same file, as after a restart.
             let second = try await SQLiteDocumentStore.open(path: path, logger: Logger(label: "t"))
             let reopened = SecurityStore(store: second)
-            let bootstrappedAgain = try await reopened.bootstrap(initialAdminPassword: "Other-Secret-99")
-            let stillAdmin = try await reopened.authenticate(basic: "admin", password: "Blue-Whale-42").isAdmin
+            let bootstrappedAgain: Bool, stillAdmin: Bool
+            do {  // closed on every path: a dropped open connection asserts in debug builds
+                bootstrappedAgain = try await reopened.bootstrap(initialAdminPassword: "Other-Secret-99")
+                stillAdmin = try await reopened.authenticate(basic: "admin", password: "Blue-Whale-42").isAdmin
+            } catch {
+                try? await second.close()
+                throw error
+            }
             try await second.close()
             #expect(!bootstrappedAgain && stillAdmin)
             _ = store

@@ -4,7 +4,8 @@ import OrderedJSON
 @testable import Storage
 import Testing
 
-/// Which parts of a query SQL decides, and that values and field names never reach the SQL text.
+/// That values and field names never reach PostgreSQL's SQL text, and how the store meets its server
+/// (what each dialect decides: `QueryTranslationTests`).
 @Suite struct PostgresTranslationTests {
     static let tasks = IndexMapping(fields: ["state": .keyword, "model_id": .keyword, "task_type": .keyword])
 
@@ -12,44 +13,6 @@ import Testing
         var translator = PostgresQueryTranslator(mapping: mapping)
         let bounds = translator.bounds(query)
         return (bounds, translator.fragment)
-    }
-
-    /// The searches ML Commons makes of its own indices are answered by the database alone.
-    @Test(arguments: [
-        Query.term("state", "RUNNING"),
-        .terms(field: "state", values: ["RUNNING", "CREATED"]),
-        .and(.term("model_id", "abc"), .exists(field: "chunk_number")),
-        .ids(["a", "b"]),
-        .not(.term("task_type", "DEPLOY_MODEL")),
-        .bool(BoolQuery(should: [.term("state", "FAILED"), .term("state", "COMPLETED")], minimumShouldMatch: 1)),
-        .matchAll,
-        .term("name.keyword", "exact"),
-        .term("state", "RUNNING"),  // unmapped fields are text, but no token has a capital letter
-    ])
-    func filtersAreDecidedInSQL(_ query: Query) {
-        let dynamic = Self.bounds(query, .dynamic).0, mapped = Self.bounds(query).0
-        #expect(mapped.sure == mapped.maybe)
-        if case .term(let field, _, _) = query, field == "state" { #expect(dynamic.sure == dynamic.maybe) }
-    }
-
-    /// Number ranges: number values are decided in SQL; rows with string or boolean values there are
-    /// left to memory (compared by the in-memory rules), so a search is answered in SQL when none exists.
-    @Test func numberRangesLeaveOnlyNonNumbersUndecided() {
-        let bounds = Self.bounds(.range(field: "create_time", bounds: RangeBounds(gte: 5, lt: 10.5))).0
-        #expect(bounds.maybe.hasPrefix("(\(bounds.sure) OR "))
-    }
-
-    /// Relevance and analysis stay in memory; SQL only narrows the candidates.
-    @Test(arguments: [
-        Query.match(field: "name", text: "alpha", requireAll: false),
-        .term("name", "alpha"),
-        .term(field: "state", value: "running", caseInsensitive: true),
-        .range(field: "n", bounds: RangeBounds(gt: "10")),
-    ])
-    func analysisIsLeftToMemory(_ query: Query) {
-        let bounds = Self.bounds(query, .dynamic).0
-        #expect(bounds.sure != bounds.maybe)
-        #expect(bounds.maybe != "TRUE")  // still narrowed to rows that have the field
     }
 
     @Test func hostileNamesAndValuesAreBoundNotWritten() {
@@ -77,24 +40,24 @@ import Testing
 
     /// Hostile text through a real PostgreSQL store: stored, found, and nothing else touched.
     @Test func hostileTextRoundTripsThroughPostgreSQL() async throws {
-        let store = try await StoreBackend.postgres.openNew()
-        let field = "a'); DROP TABLE ml_documents; --"
-        let value = "x' OR '1'='1\" || @ != \"\\"
-        try await store.put(index: "i", id: value, source: [field: .string(value), "other": 1])
-        try await store.put(index: "i", id: "plain", source: ["other": 2])
-        #expect(try await store.search(index: "i", request: SearchRequest(query: .term("\(field).keyword", .string(value)))).hits.map(\.document.id) == [value])
-        #expect(try await store.count(index: "i", query: .exists(field: field)) == 1)
-        #expect(try await store.count(index: "i", query: .matchAll) == 2)
-        // PostgreSQL cannot hold NUL: refused with a clear error, never half-written.
-        do {
-            try await store.put(index: "i", id: "nul", source: ["t": "a\u{0}b"])
-            Issue.record("NUL was accepted")
-        } catch let error as StoreError {
-            #expect(error.description.contains("NUL"))
+        try await StoreBackend.postgres.withNewStore { store in
+            let field = "a'); DROP TABLE ml_documents; --"
+            let value = "x' OR '1'='1\" || @ != \"\\"
+            try await store.put(index: "i", id: value, source: [field: .string(value), "other": 1])
+            try await store.put(index: "i", id: "plain", source: ["other": 2])
+            #expect(try await store.search(index: "i", request: SearchRequest(query: .term("\(field).keyword", .string(value)))).hits.map(\.document.id) == [value])
+            #expect(try await store.count(index: "i", query: .exists(field: field)) == 1)
+            #expect(try await store.count(index: "i", query: .matchAll) == 2)
+            // PostgreSQL cannot hold NUL: refused with a clear error, never half-written.
+            do {
+                try await store.put(index: "i", id: "nul", source: ["t": "a\u{0}b"])
+                Issue.record("NUL was accepted")
+            } catch let error as StoreError {
+                #expect(error.description.contains("NUL"))
+            }
+            #expect(try await store.get(index: "i", id: "nul") == nil)
+            #expect(try await store.count(index: "i", query: .term("t", "a\u{0}b")) == 0)
         }
-        #expect(try await store.get(index: "i", id: "nul") == nil)
-        #expect(try await store.count(index: "i", query: .term("t", "a\u{0}b")) == 0)
-        try await store.close()
     }
 
     /// A server that does not answer fails the open in time, naming the store but not its password.
@@ -109,6 +72,32 @@ import Testing
             #expect(!error.description.contains("secretpw"))
         }
         #expect(ContinuousClock.now - start < .seconds(10))
+    }
+
+    /// A server that accepts the connection but never answers (the kernel completes the handshake of a
+    /// listening socket nobody accepts on) fails the open within the reach timeout too: the open does
+    /// not wait for the pool's connection attempt or its shutdown.
+    @Test func aServerThatNeverAnswersFailsTheOpenInTime() async throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(listener >= 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && listen(listener, 8) == 0
+                && getsockname(listener, $0, &length) == 0 }
+        }
+        try #require(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let start = ContinuousClock.now
+        await #expect(throws: StoreError.self) {
+            let store = try await PostgresDocumentStore.open(try PostgresLocation.parse("postgres://ml@127.0.0.1:\(port)/db"),
+                                                             reachTimeout: .seconds(2), logger: Logger(label: "test"))
+            try await store.close()
+        }
+        #expect(ContinuousClock.now - start < .seconds(6))
     }
 
     @Test func storeURLsParseAndNeverShowThePassword() throws {

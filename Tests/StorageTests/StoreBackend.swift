@@ -34,4 +34,33 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomStringConvertible {
     func openNew(uniqueFields: [String: [String]] = ["groups": ["name"]], mappings: [String: IndexMapping] = [:]) async throws -> any DocumentStore {
         try await open(try await newSite(), uniqueFields: uniqueFields, mappings: mappings)
     }
+
+    /// Runs `body` with a store opened on `site`, closing it on every path: a SQLite connection
+    /// dropped open fails an assertion in debug builds, which takes the whole test process down.
+    func withStore(_ site: String, uniqueFields: [String: [String]] = ["groups": ["name"]], mappings: [String: IndexMapping] = [:],
+                   _ body: (any DocumentStore) async throws -> Void) async throws {
+        try await Self.closing(try await open(site, uniqueFields: uniqueFields, mappings: mappings), body)
+    }
+
+    /// Two stores on one site (two processes sharing it), both closed on every path.
+    func withTwoStores(_ site: String, _ body: (any DocumentStore, any DocumentStore) async throws -> Void) async throws {
+        try await withStore(site) { one in try await withStore(site) { two in try await body(one, two) } }
+    }
+
+    /// `withStore` on a fresh site.
+    func withNewStore(uniqueFields: [String: [String]] = ["groups": ["name"]], mappings: [String: IndexMapping] = [:],
+                      _ body: (any DocumentStore) async throws -> Void) async throws {
+        try await withStore(try await newSite(), uniqueFields: uniqueFields, mappings: mappings, body)
+    }
+
+    /// Closes `store` after `body`, also when `body` throws.
+    static func closing(_ store: any DocumentStore, _ body: (any DocumentStore) async throws -> Void) async throws {
+        do {
+            try await body(store)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
+    }
 }

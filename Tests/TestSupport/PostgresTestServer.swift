@@ -11,40 +11,55 @@ public actor PostgresTestServer {
         public let description: String
     }
 
-    private var started: (directory: String, port: Int)?
+    /// The server, started once: concurrent first callers wait for the same start.
+    private var started: Task<(directory: String, port: Int), Error>?
     private var databases = 0
 
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/postgres-test-server").path
 
-    /// The server's port, starting it on first use.
-    public func port() throws -> Int {
-        if let started { return started.port }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mlcommons-pg-\(UUID().uuidString.prefix(8))").path
-        let output = try Self.run(["start", directory, String(ProcessInfo.processInfo.processIdentifier)])
-        guard let port = Int(output.split(separator: "\n").last ?? "") else {
-            throw Failed(description: "postgres-test-server printed no port: \(output)")
+    private func server() async throws -> (directory: String, port: Int) {
+        if started == nil {
+            started = Task {
+                let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mlcommons-pg-\(UUID().uuidString.prefix(8))").path
+                let output = try await Self.run(["start", directory, String(ProcessInfo.processInfo.processIdentifier)])
+                guard let port = Int(output.split(separator: "\n").last ?? "") else {
+                    throw Failed(description: "postgres-test-server printed no port: \(output)")
+                }
+                return (directory, port)
+            }
         }
-        started = (directory, port)
-        return port
+        return try await started!.value
     }
 
+    /// The server's port, starting it on first use.
+    public func port() async throws -> Int { try await server().port }
+
     /// A new empty database; returns its name.
-    public func createDatabase() throws -> String {
-        _ = try port()
+    public func createDatabase() async throws -> String {
+        let directory = try await server().directory
         databases += 1
         let name = "test_\(ProcessInfo.processInfo.processIdentifier)_\(databases)"
-        _ = try Self.run(["createdb", started!.directory, name])
+        _ = try await Self.run(["createdb", directory, name])
         return name
     }
 
     /// `postgres://mlcommons@127.0.0.1:PORT/DATABASE` of a new database (trust authentication).
-    public func newDatabaseURL() throws -> String {
-        let name = try createDatabase()
-        return "postgres://mlcommons@127.0.0.1:\(try port())/\(name)"
+    public func newDatabaseURL() async throws -> String {
+        let name = try await createDatabase()
+        return "postgres://mlcommons@127.0.0.1:\(try await port())/\(name)"
     }
 
-    private static func run(_ arguments: [String]) throws -> String {
+    /// Runs the script on a thread of its own: it waits for processes (initdb and pg_ctl take seconds
+    /// on a loaded machine), which on one of the few threads of Swift's cooperative pool would stall
+    /// every other test — timers included, so their timings grow by the wait.
+    private static func run(_ arguments: [String]) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try runBlocking(arguments) }) }
+        }
+    }
+
+    private static func runBlocking(_ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = [script] + arguments

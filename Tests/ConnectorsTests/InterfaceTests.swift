@@ -18,7 +18,7 @@ import Testing
         // Patterns run in linear time (ICU backtracks exponentially here).
         let start = ContinuousClock.now
         #expect(Self.errors(["pattern": "^(a+)+$"], .string(String(repeating: "a", count: 20_000) + "!")).count == 1)
-        #expect(start.duration(to: .now) < .seconds(10))
+        #expect(start.duration(to: .now) < .seconds(60))  // loose: a starved test process; exponential matching would take ages
         #expect(Self.errors(["minimum": 1], 0) == ["$: must have a minimum value of 1"])
         #expect(Self.errors(["maximum": 1.5], 2) == ["$: must have a maximum value of 1.5"])
         #expect(Self.errors(["exclusiveMinimum": 1], 1) == ["$: must have an exclusive minimum value of 1"])

@@ -25,8 +25,10 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomStringConvertible {
         case .sqlite:
             return try await SQLiteDocumentStore.open(path: site, uniqueFields: uniqueFields, mappings: mappings, logger: logger)
         case .postgres:
+            // The test server is up: a long reach timeout, since other suites of this process can hold its
+            // two cooperative threads for tens of seconds (the 15 s default then fires spuriously).
             return try await PostgresDocumentStore.open(try PostgresLocation.parse(site), uniqueFields: uniqueFields,
-                                                        mappings: mappings, logger: logger)
+                                                        mappings: mappings, reachTimeout: .seconds(300), logger: logger)
         }
     }
 

@@ -36,16 +36,22 @@ static inline float mlk_float_from_bf16(uint32_t bits) {
 }
 
 /// Writes one row of a tile, columns [col, col + cols): y = sums + bias, in this order on every path.
+/// (Two loops: one with a test of `bias` inside becomes a masked load from NULL, which AMD CPUs run
+/// by a slow microcode assist.)
 static inline void mlk_store_row(float *y, const float *sums, const float *bias, size_t col, size_t cols) {
-    for (size_t c = 0; c < cols; c++) y[col + c] = bias ? sums[c] + bias[col + c] : sums[c];
+    if (bias) {
+        for (size_t c = 0; c < cols; c++) y[col + c] = sums[c] + bias[col + c];
+    } else {
+        for (size_t c = 0; c < cols; c++) y[col + c] = sums[c];
+    }
 }
 
 /// Writes one row of an int8 tile: y = float(sum − zero · Σw) · (scale_o · row scale) + bias.
 static inline void mlk_store_int8_row(float *y, const int32_t *sums, const mlk_weight *w, float row_scale, int32_t row_zero,
                                       const float *bias, size_t col, size_t cols) {
-    for (size_t c = 0; c < cols; c++) {
-        float v = (float)(sums[c] - row_zero * w->sums[col + c]) * (w->scales[col + c] * row_scale);
-        y[col + c] = bias ? v + bias[col + c] : v;
-    }
+    for (size_t c = 0; c < cols; c++)
+        y[col + c] = (float)(sums[c] - row_zero * w->sums[col + c]) * (w->scales[col + c] * row_scale);
+    if (bias)
+        for (size_t c = 0; c < cols; c++) y[col + c] += bias[col + c];
 }
 #endif

@@ -4,14 +4,27 @@
 #include <math.h>
 #include <string.h>
 
+static float from_key(int32_t key) {
+    union { uint32_t u; float f; } v = { (uint32_t)key ^ ((uint32_t)(key >> 31) & 0x7fffffffu) };
+    return v.f;
+}
+
 void mlk_quantize_row(const float *x, size_t n, uint8_t *q, float *scale, int32_t *zero) {
-    float low = 0, high = 0;
-    int finite = 1;
+    // Three loops that vectorize: the order of a minimum or a maximum does not change it.
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) bad |= !(x[i] - x[i] == 0);  // NaN for infinity and NaN
+    // Floats compared as integers that order as they do (x's bits with the magnitude flipped when
+    // negative), so the minimum and maximum vectorize without assuming there is no NaN.
+    int32_t least = 0, most = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!isfinite(x[i])) finite = 0;
-        low = fminf(low, x[i]);
-        high = fmaxf(high, x[i]);
+        uint32_t bits;
+        memcpy(&bits, &x[i], sizeof bits);
+        int32_t key = (int32_t)(bits ^ ((uint32_t)((int32_t)bits >> 31) & 0x7fffffffu));
+        least = key < least ? key : least;
+        most = key > most ? key : most;
     }
+    float low = from_key(least), high = from_key(most);
+    int finite = !bad;
     float step = (high - low) / 255;
     if (!finite || !isfinite(step)) {
         memset(q, 0, n);
@@ -51,8 +64,8 @@ static void bf16_rows(const float *x, size_t rows, size_t in, uint32_t *act) {
         const float *row = x + r * in;
         uint32_t *out = act + r * pairs;
         for (size_t p = 0; p < in / 2; p++)
-            out[p] = mlk_bf16_from_float(row[2 * p]) | ((uint32_t)mlk_bf16_from_float(row[2 * p + 1]) << 16);
-        if (in % 2) out[pairs - 1] = mlk_bf16_from_float(row[in - 1]);
+            out[p] = mlk_bf16_bits(row[2 * p]) | ((uint32_t)mlk_bf16_bits(row[2 * p + 1]) << 16);
+        if (in % 2) out[pairs - 1] = mlk_bf16_bits(row[in - 1]);
     }
 }
 

@@ -17,17 +17,7 @@ size_t mlk_packed_bytes(int precision, size_t out, size_t in) {
     return 0;
 }
 
-uint16_t mlk_bf16_from_float(float x) {
-    union { float f; uint32_t u; } v = { x };
-    uint32_t bits = v.u;
-    if ((bits & 0x7f800000u) == 0x7f800000u) {
-        // Infinity stays; NaN stays NaN (quiet) whatever its payload.
-        return (uint16_t)((bits >> 16) | ((bits & 0x007fffffu) ? 0x40u : 0));
-    }
-    if ((bits & 0x7f800000u) == 0) return (uint16_t)((bits >> 16) & 0x8000u);
-    uint32_t rounding = 0x7fffu + ((bits >> 16) & 1);
-    return (uint16_t)((bits + rounding) >> 16);
-}
+uint16_t mlk_bf16_from_float(float x) { return mlk_bf16_bits(x); }
 
 static int shape_ok(const mlk_weight *w) {
     return w && w->values && mlk_packed_bytes(w->precision, w->out_features, w->in_features) != 0 &&

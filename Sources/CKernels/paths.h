@@ -29,6 +29,17 @@ void mlk_int8_block_avx512(const mlk_weight *, const uint32_t *, const float *, 
 static inline size_t mlk_pairs(size_t in) { return (in + 1) / 2; }
 static inline size_t mlk_quads(size_t in) { return (in + 3) / 4; }
 
+/// bf16 bits of x, rounded to nearest even; NaN stays NaN (quiet), subnormals become signed zero.
+/// Selects rather than branches, so the conversion loops vectorize.
+static inline uint16_t mlk_bf16_bits(float x) {
+    union { float f; uint32_t u; } v = { x };
+    uint32_t bits = v.u, exponent = bits & 0x7f800000u;
+    uint32_t rounded = (bits + 0x7fffu + ((bits >> 16) & 1)) >> 16;
+    uint32_t special = (bits >> 16) | ((bits & 0x007fffffu) ? 0x40u : 0);
+    uint32_t zero = (bits >> 16) & 0x8000u;
+    return (uint16_t)(exponent == 0x7f800000u ? special : (exponent == 0 ? zero : rounded));
+}
+
 /// A float from bf16 bits (exact).
 static inline float mlk_float_from_bf16(uint32_t bits) {
     union { uint32_t u; float f; } v = { bits << 16 };

@@ -52,7 +52,7 @@ import Testing
 
     @Test(arguments: [Precision.bf16, .int8])
     func productsMatchDoubleSumsOfTheQuantizedInputs(_ precision: Precision) throws {
-        var random = SplitMix(seed: precision == .bf16 ? 1 : 2)
+        var random = SplitMix64(seed: precision == .bf16 ? 1 : 2)
         // The awkward shapes, then several row blocks (96 rows each) split by rows over 2 and 3 workers.
         for (rows, k, n) in Self.shapes + [(200, 40, 33), (1200, 17, 20)] {
             let x = (0..<rows * k).map { _ in Float(random.uniform(-2, 2)) }
@@ -77,7 +77,7 @@ import Testing
 
     @Test(arguments: [Precision.bf16, .int8])
     func closeToFloat32OnRealisticScales(_ precision: Precision) throws {
-        var random = SplitMix(seed: 3)
+        var random = SplitMix64(seed: 3)
         // A trained encoder's weights are about N(0, 0.04); inputs are layer-normed (N(0, 1)) or, into the
         // output projection, GELU of the intermediate (skewed, mostly small).
         for (k, n, gelu) in [(384, 384, false), (384, 1536, false), (1536, 384, true)] {
@@ -210,19 +210,7 @@ import Testing
     }
 }
 
-/// A seeded generator (SplitMix64), so a failure can be replayed.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
     mutating func uniform(_ low: Double, _ high: Double) -> Double { low + (high - low) * Double(next() >> 11) / 0x1p53 }
 
     /// Box–Muller.

@@ -48,9 +48,12 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         // A cache-prefetch hint for the engine's kernels.
         .target(name: "CPrefetch"),
+        // bf16 and int8 matrix products with intrinsics, compiled for baseline x86-64: each vector path
+        // carries its own `target` attribute and is chosen at run time from the CPU's features.
+        .target(name: "CKernels", linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]),
         // Native inference engine (tokenizers, model readers, kernels). Depends on nothing above it.
         .target(name: "Inference", dependencies: [
-            "OrderedJSON", "COpenBLAS", "CPrefetch",
+            "OrderedJSON", "COpenBLAS", "CPrefetch", "CKernels",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], swiftSettings: engine),
         // Users, roles, API keys, password hashing and permission rules: pure decisions over the store.

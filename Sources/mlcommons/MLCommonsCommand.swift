@@ -12,7 +12,7 @@ struct MLCommonsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mlcommons",
         abstract: "A model server that speaks the OpenSearch ML Commons REST API.",
-        subcommands: [Serve.self, Tokenize.self, Embed.self, Bench.self, StoreBench.self, Load.self, FuzzArtifacts.self, ResetAdmin.self],
+        subcommands: [Serve.self, Tokenize.self, Embed.self, Bench.self, BenchKernels.self, StoreBench.self, Load.self, FuzzArtifacts.self, ResetAdmin.self],
         defaultSubcommand: Serve.self)
 }
 

@@ -45,7 +45,7 @@ public enum LinearRate {
     }
 
     /// The best rate of several timed rounds, each repeating `body` for about `seconds` / 3.
-    private static func rate(flops: Double, seconds: Double, _ body: () -> Void) -> Double {
+    static func rate(flops: Double, seconds: Double, _ body: () -> Void) -> Double {
         body()
         let clock = ContinuousClock()
         var best = 0.0

@@ -71,9 +71,10 @@ import Testing
             #expect(error.description.contains("postgres://ml:***@127.0.0.1:1/db"))
             #expect(!error.description.contains("secretpw"))
         }
-        // Loose: other suites of this process can hold its two cooperative threads for tens of seconds;
-        // without the reach timeout the pool would retry for ever.
-        #expect(ContinuousClock.now - start < .seconds(120))
+        // Only "it ends": other suites of this process (debug-build engine work) can hold its two
+        // cooperative threads for minutes (a clean CI run measured 294 s for this 2 s timeout), so the
+        // clock here says nothing about the store; without the reach timeout the pool retries for ever.
+        #expect(ContinuousClock.now - start < .seconds(900))
     }
 
     /// A server that accepts the connection but never answers (the kernel completes the handshake of a
@@ -99,7 +100,7 @@ import Testing
                                                              reachTimeout: .seconds(2), logger: Logger(label: "test"))
             try await store.close()
         }
-        #expect(ContinuousClock.now - start < .seconds(120))  // loose, as above
+        #expect(ContinuousClock.now - start < .seconds(900))  // only "it ends", as above
     }
 
     @Test func storeURLsParseAndNeverShowThePassword() throws {

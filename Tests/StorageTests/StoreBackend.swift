@@ -26,9 +26,9 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomStringConvertible {
             return try await SQLiteDocumentStore.open(path: site, uniqueFields: uniqueFields, mappings: mappings, logger: logger)
         case .postgres:
             // The test server is up: a long reach timeout, since other suites of this process can hold its
-            // two cooperative threads for tens of seconds (the 15 s default then fires spuriously).
+            // two cooperative threads for minutes (the 15 s default then fires spuriously).
             return try await PostgresDocumentStore.open(try PostgresLocation.parse(site), uniqueFields: uniqueFields,
-                                                        mappings: mappings, reachTimeout: .seconds(300), logger: logger)
+                                                        mappings: mappings, reachTimeout: .seconds(900), logger: logger)
         }
     }
 

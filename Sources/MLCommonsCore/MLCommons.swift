@@ -183,13 +183,27 @@ public final class MLCommons: Sendable {
         let logger = context.logger
         let interval = context.cluster.timing.heartbeatInterval
         let loop = Task {
-            while !Task.isCancelled {
-                do {
-                    try await deployment.syncWithCluster(registration: registration)
-                } catch where !(error is CancellationError) {
-                    logger.warning("cluster sync failed (retried at the next heartbeat): \(error)")
-                } catch {}
-                try? await Task.sleep(for: interval)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    while !Task.isCancelled {
+                        do {
+                            try await deployment.beat()
+                        } catch where !(error is CancellationError) {
+                            logger.warning("heartbeat failed (retried at the next one): \(error)")
+                        } catch {}
+                        try? await Task.sleep(for: interval)
+                    }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        do {
+                            try await deployment.syncWithCluster(registration: registration)
+                        } catch where !(error is CancellationError) {
+                            logger.warning("cluster sync failed (retried at the next heartbeat): \(error)")
+                        } catch {}
+                        try? await Task.sleep(for: interval)
+                    }
+                }
             }
         }
         clusterLoop.withLock { $0 = loop }

@@ -14,9 +14,8 @@ import Testing
 
     @Test func theModelsStateFollowsItsLivePlacements() {
         let planned = ["a", "b", "c"]
-        let live: Set<String> = ["a", "b", "c"]
-        func state(_ placements: [Placement], live: Set<String> = live, current: ModelState = .deploying) -> (ModelState, Int) {
-            let result = PlacementRollup.model(planned: planned, placements: Self.byNode(placements), live: live, current: current)
+        func state(_ placements: [Placement], current: ModelState = .deploying) -> (ModelState, Int) {
+            let result = PlacementRollup.model(planned: planned, placements: Self.byNode(placements), current: current)
             return (result.state, result.workers)
         }
         #expect(state([Self.placement("a", .deploying), Self.placement("b", .deploying)]) == (.deploying, 0))
@@ -24,17 +23,16 @@ import Testing
         #expect(state([Self.placement("a", .deployed), Self.placement("b", .deployed), Self.placement("c", .deployed)]) == (.deployed, 3))
         #expect(state([Self.placement("a", .deployed), Self.placement("b", .failed), Self.placement("c", .deployed)]) == (.partiallyDeployed, 2))
         #expect(state([Self.placement("a", .failed), Self.placement("b", .failed), Self.placement("c", .failed)]) == (.deployFailed, 0))
-        // A node that died: its placement no longer counts; none left is DEPLOY_FAILED.
-        #expect(state([Self.placement("a", .deployed), Self.placement("b", .deployed)], live: ["a"], current: .deployed) == (.partiallyDeployed, 1))
-        #expect(state([Self.placement("a", .deployed)], live: ["b"], current: .deployed) == (.deployFailed, 0))
+        // A node counted out lost its placement: fewer than planned, and none left is DEPLOY_FAILED.
+        #expect(state([Self.placement("a", .deployed)], current: .deployed) == (.partiallyDeployed, 1))
+        #expect(state([], current: .deployed) == (.deployFailed, 0))
         // A node joining a deployed model does not send it back to DEPLOYING.
         #expect(state([Self.placement("a", .deployed), Self.placement("b", .deploying)], current: .partiallyDeployed) == (.partiallyDeployed, 1))
     }
 
     @Test func aDeployTaskEndsWhenEveryTargetAnswered() throws {
-        let live: Set<String> = ["a", "b"]
-        func outcome(_ placements: [Placement], targets: [String] = ["a", "b"], live: Set<String> = live) -> (TaskState, String?)? {
-            PlacementRollup.task("t", targets: targets, placements: Self.byNode(placements), live: live).map { ($0.state, $0.error) }
+        func outcome(_ placements: [Placement], targets: [String] = ["a", "b"]) -> (TaskState, String?)? {
+            PlacementRollup.task("t", targets: targets, placements: Self.byNode(placements)).map { ($0.state, $0.error) }
         }
         #expect(outcome([Self.placement("a", .deployed), Self.placement("b", .deploying)]) == nil)
         #expect(outcome([Self.placement("a", .deployed), Self.placement("b", .deployed)])?.0 == .completed)
@@ -42,8 +40,9 @@ import Testing
         #expect(partial.0 == .completedWithError)
         #expect(try JSON.parse(partial.1 ?? "") == ["b": "no memory"])
         #expect(outcome([Self.placement("a", .failed), Self.placement("b", .failed)])?.0 == .failed)
-        // A target that died while loading failed; one whose placement belongs to a later deploy is done.
-        let died = try #require(outcome([Self.placement("a", .deployed), Self.placement("b", .deploying)], live: ["a"]))
+        // A target counted out while loading (its placement failed with the reason); one whose
+        // placement belongs to a later deploy is done.
+        let died = try #require(outcome([Self.placement("a", .deployed), Self.placement("b", .failed, error: "node b left the cluster")]))
         #expect(died.0 == .completedWithError && died.1?.contains("left the cluster") == true)
         #expect(outcome([Self.placement("a", .deployed), Self.placement("b", .deploying, task: "later")])?.0 == .completed)
         // A target whose placement was removed (undeployed while loading) failed.

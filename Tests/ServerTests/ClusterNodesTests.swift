@@ -29,7 +29,7 @@ import TestSupport
         Set(model["planning_worker_nodes"]?.arrayValue?.compactMap(\.stringValue) ?? [])
     }
 
-    /// Starts `count` nodes sharing a new database (`--node-timeout 3`), with a mirror; runs the body;
+    /// Starts `count` nodes sharing a new database (`--node-timeout 5`), with a mirror; runs the body;
     /// stops them, printing their logs when the body failed.
     static func withCluster(_ count: Int, arguments: [String] = [], environment: [String: String] = [:],
                             _ body: ([ServerProcess], ArtifactMirror) async throws -> Void) async throws {
@@ -38,7 +38,7 @@ import TestSupport
         try await mirror.start()
         let nodes = (0..<count).map { i in
             let node = ServerProcess(artifactsURL: mirror.baseURL,
-                                     extraArguments: ["--store", url, "--node-name", "node-\(i)", "--node-timeout", "3"] + arguments)
+                                     extraArguments: ["--store", url, "--node-name", "node-\(i)", "--node-timeout", "5"] + arguments)
             node.environment = environment
             return node
         }

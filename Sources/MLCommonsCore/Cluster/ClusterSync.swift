@@ -2,16 +2,20 @@ import Foundation
 import OrderedJSON
 import Storage
 
-/// What every node does at each heartbeat when nodes share the store: beat, count out nodes that
+/// What every node does at each heartbeat when nodes share the store: beat (a loop of its own), count out nodes that
 /// went silent, load the placements planned for it, drop what the cluster no longer plans here, and
 /// join the models deployed to every node. Each step is idempotent and reads fresh state, so a
 /// missed beat or a crash in the middle is made good by the next one.
 extension Deployment {
-    func syncWithCluster(registration: ModelRegistration) async throws {
+    /// One heartbeat, on its own loop so slow sync work never makes this node look dead.
+    func beat() async throws {
         if try await context.cluster.beat() {
             context.logger.warning("this node was counted out of the cluster while it was away: taking back what is planned for it")
             try await redeployAfterRestart()
         }
+    }
+
+    func syncWithCluster(registration: ModelRegistration) async throws {
         try await countOutSilentNodes { node, reason in try await registration.rollbackCountedOut(node, reason: reason) }
         try await followPlacements()
     }

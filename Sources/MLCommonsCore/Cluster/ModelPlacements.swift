@@ -80,36 +80,33 @@ struct ModelPlacements: Sendable {
 }
 
 /// What a model's placements add up to (§3.1, §3.5): its state and worker count, and the outcome of
-/// a deploy task once every node it targeted has answered.
+/// a deploy task once every node it targeted has answered. Liveness is not consulted: a node counted
+/// out loses its placements (its loads fail), so a node that is merely slow to beat changes nothing.
 enum PlacementRollup {
     /// - Parameters:
     ///   - planned: the model's `planning_worker_nodes`;
-    ///   - placements: its records by node; `live`: the nodes alive now.
-    static func model(planned: [String], placements: [String: Placement], live: Set<String>, current: ModelState?)
-        -> (state: ModelState, workers: Int) {
-        let deployed = placements.values.filter { $0.state == .deployed && live.contains($0.nodeID) }.count
-        let loading = placements.values.contains { $0.state == .deploying && live.contains($0.nodeID) }
+    ///   - placements: its records by node.
+    static func model(planned: [String], placements: [String: Placement], current: ModelState?) -> (state: ModelState, workers: Int) {
+        let deployed = placements.values.filter { $0.state == .deployed }.count
+        let loading = placements.values.contains { $0.state == .deploying }
         if loading && (current == .deploying || deployed == 0) { return (.deploying, deployed) }
         if deployed == 0 { return (.deployFailed, 0) }
         return (deployed >= max(1, planned.count) ? .deployed : .partiallyDeployed, deployed)
     }
 
-    /// A deploy task's end, or nil while a live target is still loading for it. Targets whose record
-    /// belongs to a later task count as done; a target that died or lost its record failed.
-    static func task(_ taskID: String, targets: [String], placements: [String: Placement], live: Set<String>)
-        -> (state: TaskState, error: String?)? {
+    /// A deploy task's end, or nil while a target is still loading for it. Targets whose record
+    /// belongs to a later task count as done; a target that lost its record (undeployed, or counted
+    /// out) failed.
+    static func task(_ taskID: String, targets: [String], placements: [String: Placement]) -> (state: TaskState, error: String?)? {
         var errors = JSONObject()
         for node in targets {
             guard let placement = placements[node] else {
-                errors[node] = .string(live.contains(node) ? "the model was undeployed from this node while it was loading"
-                                                           : "the node left the cluster before the model was deployed")
+                errors[node] = .string("the model was undeployed from this node (or the node left the cluster) while it was loading")
                 continue
             }
             guard placement.taskID == taskID else { continue }
             switch placement.state {
-            case .deploying:
-                if live.contains(node) { return nil }
-                errors[node] = .string("the node left the cluster before the model was deployed")
+            case .deploying: return nil
             case .failed: errors[node] = .string(placement.error ?? "deploy failed")
             case .deployed: break
             }

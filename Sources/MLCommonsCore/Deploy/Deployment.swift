@@ -216,7 +216,6 @@ struct Deployment: Sendable {
     /// The general form: `changes` maps every node's placement (nil removes it).
     func settle(_ modelID: String, taskIDs: [String] = [], extra: @escaping @Sendable ([String: Placement]) -> [StoreWrite] = { _ in [] },
                 changes: @escaping @Sendable ([String: Placement]) throws -> [String: Placement]) async throws {
-        let live = Set(try await context.cluster.liveNodes().map(\.id))
         try await context.store.writeRetrying {
             let stored = try await placements.of(model: modelID)
             let before = stored.mapValues(\.placement)
@@ -233,7 +232,7 @@ struct Deployment: Sendable {
             if let document = try await context.models.meta(modelID), let state = context.models.state(of: document),
                [.deploying, .deployed, .partiallyDeployed, .deployFailed].contains(state) {
                 let planned = document.source["planning_worker_nodes"]?.arrayValue?.compactMap(\.stringValue) ?? []
-                let (newState, workers) = PlacementRollup.model(planned: planned, placements: after, live: live, current: state)
+                let (newState, workers) = PlacementRollup.model(planned: planned, placements: after, current: state)
                 var source = document.source
                 source["model_state"] = .string(newState.rawValue)
                 source["current_worker_node_count"] = .int(Int64(workers))
@@ -252,7 +251,7 @@ struct Deployment: Sendable {
                 guard let task = try await context.store.get(index: Indices.task, id: taskID),
                       [TaskState.created.rawValue, TaskState.running.rawValue].contains(task.source["state"]?.stringValue ?? "") else { continue }
                 let targets = task.source["worker_node"]?.arrayValue?.compactMap(\.stringValue) ?? []
-                guard let outcome = PlacementRollup.task(taskID, targets: targets, placements: after, live: live) else {
+                guard let outcome = PlacementRollup.task(taskID, targets: targets, placements: after) else {
                     // Still open: touch it anyway, so two nodes settling at once conflict here and the
                     // second reads the first's placement (else neither would see the task complete).
                     if after != before, let touch = try await context.tasks.updateWrite(taskID, { _ in }) { writes.append(touch) }
@@ -360,10 +359,8 @@ struct Deployment: Sendable {
                 source["deploy_to_all_nodes"] = nil
                 source["last_undeployed_time"] = .int(nowMillis())
             } else {
-                let live = Set(try await context.cluster.liveNodes().map(\.id))
                 let kept = stored.filter { remaining.contains($0.key) }
-                let (state, workers) = PlacementRollup.model(planned: planned, placements: kept, live: live,
-                                                             current: context.models.state(of: document))
+                let (state, workers) = PlacementRollup.model(planned: planned, placements: kept, current: context.models.state(of: document))
                 source["model_state"] = .string(state.rawValue)
                 source["planning_worker_nodes"] = JSON(planned)
                 source["planning_worker_node_count"] = .int(Int64(planned.count))

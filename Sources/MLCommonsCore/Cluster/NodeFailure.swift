@@ -18,7 +18,7 @@ extension Deployment {
             } catch StoreError.versionConflict {
                 continue
             }
-            let seconds = max(0, (nowMillis() - record.heartbeatTime) / 1000)
+            let seconds = max(0, record.millisSinceHeartbeat(now: nowMillis()) / 1000)
             let reason = record.status == .left
                 ? "node \(record.id) (\(record.name)) left the cluster"
                 : "node \(record.id) (\(record.name)) stopped heartbeating \(seconds) s ago and was counted out of the cluster"

@@ -50,7 +50,19 @@ public struct NodeRecord: Sendable, Equatable {
 
     /// Live and heard from within `timeoutMillis` of `now` (wall clocks: nodes keep them in sync, e.g. NTP).
     func isAlive(now: Int64, timeoutMillis: Int64) -> Bool {
-        status == .live && now - heartbeatTime <= timeoutMillis
+        status == .live && millisSinceHeartbeat(now: now) <= timeoutMillis
+    }
+
+    /// `now - heartbeatTime`, saturated: the times come from the store, and a record holding an
+    /// extreme value must not trap the arithmetic of every node that reads it.
+    public func millisSinceHeartbeat(now: Int64) -> Int64 { Self.difference(now, heartbeatTime) }
+
+    /// How long the node has run, as of its last heartbeat (saturated, never negative).
+    public var uptimeMillis: Int64 { max(0, Self.difference(heartbeatTime, startedTime)) }
+
+    private static func difference(_ a: Int64, _ b: Int64) -> Int64 {
+        let (result, overflow) = a.subtractingReportingOverflow(b)
+        return overflow ? (a > b ? .max : .min) : result
     }
 
     /// `ml` work may run here: with `only_run_on_ml_node` a node needs the `ml` role, otherwise one of

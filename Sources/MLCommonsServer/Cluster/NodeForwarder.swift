@@ -45,7 +45,7 @@ final class NodeForwarder: Sendable {
     func forward(_ request: APIRequest, to targets: [NodeRecord], from node: String) async -> APIReply? {
         // Nodes heard from within the last few seconds first: a silent one may be dead, not yet counted out.
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let ordered = targets.filter { now - $0.heartbeatTime <= 3_000 } + targets.filter { now - $0.heartbeatTime > 3_000 }
+        let ordered = targets.filter { $0.millisSinceHeartbeat(now: now) <= 3_000 } + targets.filter { $0.millisSinceHeartbeat(now: now) > 3_000 }
         var notReady: APIReply?
         for target in ordered {
             do {

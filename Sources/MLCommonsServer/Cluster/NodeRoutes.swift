@@ -46,7 +46,7 @@ enum NodeListing {
                 "id": fullID ? node.id : String(node.id.prefix(4)), "name": node.name, "ip": address.host, "port": address.port,
                 "http_address": "\(address.host):\(address.port)", "node.role": roleLetters(node.roles),
                 "node.roles": node.roles.joined(separator: ","), "cluster_manager": node.id == nodes.first?.id ? "*" : "-",
-                "version": node.version, "uptime": "\(max(0, node.heartbeatTime - node.startedTime) / 1000)s",
+                "version": node.version, "uptime": "\(node.uptimeMillis / 1000)s",
             ]
         }
         if query["format"]?.lowercased() == "json" {
